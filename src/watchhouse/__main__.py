@@ -1,0 +1,3 @@
+from watchhouse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The `watchhouse` command line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from watchhouse.errors import UserError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(float(text.replace("_", "")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 1000000 or 1e6") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from watchhouse.generate.config import GeneratorConfig
+    from watchhouse.generate.platform import generate
+
+    try:
+        cfg = GeneratorConfig(
+            users=args.users, streamers=args.streamers, days=args.days, events=args.events,
+            end_date=args.end_date, seed=args.seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    manifest = generate(cfg, Path(args.out), progress=not args.quiet)
+    rows = ", ".join(f"{k}={v:,}" for k, v in manifest["rows"].items())
+    print(f"wrote landing data to {args.out}: {rows}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from watchhouse.landing import inspect_landing
+
+    info = inspect_landing(Path(args.landing), as_of=args.as_of)
+    for key, value in info.as_vars().items():
+        print(f"{key}={value}")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from watchhouse.runner import build
+
+    return build(as_of=args.as_of, select=args.select, target=args.target)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="watchhouse", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write demo landing data (Parquet, the landing contract)")
+    g.add_argument("--out", required=True, help="landing folder to (re)create")
+    g.add_argument("--users", type=_positive, default=20_000, help="normal users (default 20000)")
+    g.add_argument("--streamers", type=_positive, default=None, help="streamers (default users/8)")
+    g.add_argument("--days", type=_positive, default=14, help="days of events (default 14)")
+    g.add_argument("--events", type=_positive, default=None, help="target VOD watch events (default 3.5/user/day)")
+    g.add_argument("--end-date", type=_date, default=dt.date(2026, 11, 20), help="last day of events")
+    g.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_cmd_generate)
+
+    ch = sub.add_parser("check-landing", help="validate a landing folder and print the batch it would build")
+    ch.add_argument("--landing", required=True)
+    ch.add_argument("--as-of", default=None, help="batch date YYYY-MM-DD (default: last complete day)")
+    ch.set_defaults(func=_cmd_check)
+
+    b = sub.add_parser("build", help="check the landing data, then dbt build for one batch")
+    b.add_argument("--as-of", default=None, help="batch date (default $WATCHHOUSE_AS_OF, else last complete day)")
+    b.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
+    b.set_defaults(func=_cmd_build)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"watchhouse: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
