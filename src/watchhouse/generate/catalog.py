@@ -146,6 +146,11 @@ def make_users(cfg: GeneratorConfig, st: Streamers, rng: np.random.Generator) ->
         # a quarter of favourites come from outside the user's own community
         comm = np.where(rng.random(n) < 0.75, community, rng.choice(len(COMMUNITIES), n))
         favs[has, j] = sample_in_community(rng, st, comm[has], sampler)
+    # a streamer counts once among a user's favourites: drop repeats, keep order
+    for j in range(1, N_FAVS):
+        repeated = (favs[:, :j] == favs[:, [j]]).any(axis=1) & (favs[:, j] >= 0)
+        favs[repeated, j] = -1
+    favs = np.take_along_axis(favs, np.argsort(favs < 0, axis=1, kind="stable"), axis=1)
     # streamer-centric users (mostly re-watch favourites) vs category-centric
     streamer_centric = rng.random(n) < 0.55
     repeat_p = np.where(streamer_centric, rng.uniform(0.6, 0.9, n), rng.uniform(0.1, 0.35, n))

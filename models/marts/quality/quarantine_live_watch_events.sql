@@ -1,0 +1,1 @@
+{{ quarantined_rows('int_live_watch_events_validated') }}

@@ -1,0 +1,34 @@
+{%- set tables = ['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows'] -%}
+
+with all_quarantined as (
+    {% for table in tables %}
+        select
+            '{{ table }}' as table_name,
+            batch_date,
+            quarantine_reason
+        from {{ ref('quarantine_' ~ table) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+counted as (
+    select
+        table_name,
+        batch_date,
+        quarantine_reason,
+        count(*) as quarantined_rows
+    from all_quarantined
+    group by table_name, batch_date, quarantine_reason
+),
+
+final as (
+    select
+        counted.table_name,
+        counted.batch_date,
+        counted.quarantine_reason,
+        counted.quarantined_rows,
+        {{ as_of_date() }} as built_for_batch
+    from counted
+)
+
+select * from final

@@ -1,0 +1,165 @@
+"""Check a landing folder against the contract before any JVM starts.
+
+`inspect_landing()` reads only Parquet footers (pyarrow) and one small
+aggregate of the event timestamps (DuckDB), so a missing folder, a corrupt
+file, a missing column or a wrong type is reported in one line naming the
+table, file and column, in about a second, instead of as a Spark stack trace.
+
+It also works out the batch calendar:
+- the *horizon*: the newest day the landing data holds, i.e. the newest day
+  whose watch-event count is at least ``DENSE_DAY_SHARE`` of the median daily
+  count (a few stray rows dated in 2099 do not make 2099 a day of data);
+- the default batch (`as_of`): the last complete day, i.e. the horizon if it
+  holds a view starting at or after 23:00 UTC, else the day before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from watchhouse import contract as c
+from watchhouse.errors import UserError
+
+DENSE_DAY_SHARE = 0.05
+COMPLETE_AFTER_HOUR = 23
+
+
+def parse_date(text: str, what: str = "WATCHHOUSE_AS_OF") -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{what}={text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
+    if pa.types.is_timestamp(expected):
+        return pa.types.is_timestamp(actual) or pa.types.is_date(actual)
+    if pa.types.is_floating(expected):
+        return pa.types.is_floating(actual) or pa.types.is_integer(actual) or pa.types.is_decimal(actual)
+    if pa.types.is_string(expected):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual) or pa.types.is_dictionary(actual)
+    return actual.equals(expected)
+
+
+@dataclass
+class LandingInfo:
+    root: Path
+    first_date: dt.date
+    horizon_date: dt.date
+    as_of: dt.date
+    partitioned: dict[str, bool] = field(default_factory=dict)
+    optional_present: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def as_vars(self) -> dict:
+        """The dbt vars a build of this landing folder runs with."""
+        return {
+            "landing_root": str(self.root),
+            "as_of": self.as_of.isoformat(),
+            "landing_first_date": self.first_date.isoformat(),
+            "landing_horizon_date": self.horizon_date.isoformat(),
+            "landing_partitioned": [t for t, p in self.partitioned.items() if p],
+            "landing_optional_tables": self.optional_present,
+        }
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
+    """Validate one table's files; return whether it is Hive-partitioned by event_date."""
+    folder = root / table.name
+    if not folder.is_dir():
+        raise UserError(
+            f"landing table {table.name!r} is missing: expected a folder {folder} of Parquet files "
+            f"(see README 'Landing contract')"
+        )
+    files = _files(folder)
+    if not files:
+        raise UserError(f"landing table {table.name!r} has no .parquet files under {folder}")
+    partitioned = any(p.parent != folder for p in files)
+    for path in files:
+        rel = path.relative_to(root)
+        if partitioned and not path.parent.name.startswith("event_date="):
+            raise UserError(f"{rel}: partition folders must be named event_date=YYYY-MM-DD")
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UserError(f"{rel}: not a readable Parquet file ({exc})") from None
+        for expected in table.schema:
+            if expected.name not in schema.names:
+                raise UserError(
+                    f"{rel}: column {expected.name!r} of table {table.name!r} is missing "
+                    f"(found: {', '.join(schema.names)})"
+                )
+            actual = schema.field(expected.name).type
+            if not _compatible(actual, expected.type):
+                raise UserError(
+                    f"{rel}: column {table.name}.{expected.name} is {actual}, the contract says {expected.type}"
+                )
+        extra = sorted(set(schema.names) - set(table.schema.names))
+        if extra:
+            notices.append(f"{table.name}: ignoring extra column(s) {', '.join(extra)}")
+    return partitioned
+
+
+def _calendar(root: Path, partitioned: bool) -> list[tuple[dt.date, int, int]]:
+    """(day, views, latest start hour) per day of watch events."""
+    import duckdb
+
+    day = "event_date" if partitioned else "cast(started_at as date)"
+    glob = str(root / "watch_events" / ("*/*.parquet" if partitioned else "**/*.parquet"))
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    rows = con.execute(
+        f"""select {day} as day, count(*) as n,
+                   max(hour(started_at)) filter (where cast(started_at as date) = {day}) as last_hour
+            from read_parquet(?, hive_partitioning = {str(partitioned).lower()})
+            where {day} is not null group by 1 order by 1""",
+        [glob],
+    ).fetchall()
+    return [(d, n, -1 if h is None else h) for d, n, h in rows]
+
+
+def inspect_landing(root: Path, as_of: str | dt.date | None = None) -> LandingInfo:
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise UserError(
+            f"WATCHHOUSE_LANDING={root} is not a folder; run `make demo` for demo data, or point "
+            f"WATCHHOUSE_LANDING at a folder with one sub-folder per landing table"
+        )
+    notices: list[str] = []
+    partitioned = {t.name: check_table(root, t, notices) for t in c.TABLES}
+    optional = []
+    for t in c.OPTIONAL_TABLES:
+        if (root / t.name).is_dir() and _files(root / t.name):
+            check_table(root, t, notices)
+            optional.append(t.name)
+    days = _calendar(root, partitioned["watch_events"])
+    if not days:
+        raise UserError(f"{root / 'watch_events'}: no watch events with a date; nothing to build")
+    counts = sorted(n for _, n, _ in days)
+    floor = DENSE_DAY_SHARE * counts[len(counts) // 2]
+    dense = [(d, h) for d, n, h in days if n >= floor]
+    first, horizon, last_hour = dense[0][0], dense[-1][0], dense[-1][1]
+    default = horizon if last_hour >= COMPLETE_AFTER_HOUR else horizon - dt.timedelta(days=1)
+    if as_of is None or as_of == "":
+        chosen = default
+    else:
+        chosen = as_of if isinstance(as_of, dt.date) else parse_date(as_of)
+        if not first <= chosen <= horizon:
+            raise UserError(
+                f"WATCHHOUSE_AS_OF={chosen} is outside the landing data, which holds "
+                f"{first} .. {horizon}; pick a date in that range"
+            )
+    if chosen < first:
+        raise UserError(f"the landing data holds no complete day (only {first}); add data or set WATCHHOUSE_AS_OF")
+    return LandingInfo(root, first, horizon, chosen, partitioned, optional, notices)

@@ -1,0 +1,1 @@
+"""Recommenders whose lists go into the `recommendation_lists` mart."""

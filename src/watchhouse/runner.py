@@ -1,0 +1,113 @@
+"""Run the dbt project for one batch with everything resolved up front.
+
+Environment (all optional, documented in the README):
+- WATCHHOUSE_LANDING: landing root (default <repo>/.watchhouse/landing)
+- WATCHHOUSE_HOME: where everything is written (default <repo>/.watchhouse/home)
+- WATCHHOUSE_AS_OF: batch date YYYY-MM-DD (default: last complete day)
+- WATCHHOUSE_TARGET: dbt target, local (default) or cluster
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchhouse.errors import UserError
+from watchhouse.landing import inspect_landing
+
+MIN_JAVA = 17
+
+
+def project_dir() -> Path:
+    """The dbt project: $WATCHHOUSE_PROJECT_DIR, else the repo this package lives in, else cwd."""
+    env = os.environ.get("WATCHHOUSE_PROJECT_DIR")
+    candidates = [Path(env)] if env else [Path(__file__).resolve().parents[2], Path.cwd()]
+    for cand in candidates:
+        if (cand / "dbt_project.yml").is_file():
+            return cand.resolve()
+    raise UserError("cannot find dbt_project.yml; run from the watchhouse checkout or set WATCHHOUSE_PROJECT_DIR")
+
+
+@dataclass(frozen=True)
+class Paths:
+    project: Path
+    home: Path
+    landing: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        project = project_dir()
+        home = Path(os.environ.get("WATCHHOUSE_HOME") or project / ".watchhouse" / "home")
+        landing = Path(os.environ.get("WATCHHOUSE_LANDING") or project / ".watchhouse" / "landing")
+        return cls(project, home.expanduser().resolve(), landing.expanduser().resolve())
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse"
+
+    def marts(self) -> Path:
+        return self.warehouse / "marts.db"
+
+
+def check_java() -> None:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise UserError(f"Java {MIN_JAVA}+ is needed for Spark and was not found; install OpenJDK 17 (e.g. apt-get install openjdk-17-jre-headless)")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):
+        major = int(match.group(2))
+    if major < MIN_JAVA:
+        raise UserError(f"{java} is Java {major or '?'}; Spark 4 needs Java {MIN_JAVA}+ (set JAVA_HOME to a JDK 17)")
+
+
+def dbt_env(paths: Paths) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        WATCHHOUSE_HOME=str(paths.home),
+        WATCHHOUSE_LANDING=str(paths.landing),
+        WATCHHOUSE_PROJECT_DIR=str(paths.project),
+        DBT_PROFILES_DIR=str(paths.project / "profiles"),
+        DBT_TARGET_PATH=str(paths.home / "dbt" / "target"),
+        DBT_LOG_PATH=str(paths.home / "dbt" / "logs"),
+        SPARK_LOCAL_IP=env.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        PYSPARK_PYTHON=env.get("PYSPARK_PYTHON", sys.executable),
+        PYARROW_IGNORE_TIMEZONE="1",
+    )
+    return env
+
+
+def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None) -> int:
+    """Run one dbt command in a child process (its own JVM), streaming its output."""
+    paths.home.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).with_name("dbt")
+    cmd = [str(exe), *args, "--project-dir", str(paths.project), "--vars", json.dumps(dbt_vars)]
+    target = target or os.environ.get("WATCHHOUSE_TARGET")
+    if target:
+        cmd += ["--target", target]
+    return subprocess.run(cmd, env=dbt_env(paths), cwd=paths.home).returncode
+
+
+def build(as_of: str | None = None, select: str | None = None, target: str | None = None) -> int:
+    paths = Paths.from_env()
+    check_java()
+    info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
+    for notice in info.notices:
+        print(f"watchhouse: notice: {notice}")
+    print(
+        f"watchhouse: building batch {info.as_of} (landing {info.first_date}..{info.horizon_date}) "
+        f"from {paths.landing} into {paths.home}"
+    )
+    args = ["build"] + (["--select", select] if select else [])
+    rc = dbt(args, paths, info.as_vars(), target)
+    if rc != 0:
+        print(f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr)
+    return rc
