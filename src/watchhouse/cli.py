@@ -59,6 +59,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return build(as_of=args.as_of, select=args.select, target=args.target)
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from watchhouse.runner import docs
+
+    return docs(as_of=args.as_of)
+
+
+def _cmd_where(args: argparse.Namespace) -> int:
+    from watchhouse.runner import where
+
+    print(where())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="watchhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +97,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--select", default=None, help="dbt selection (default: everything)")
     b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     b.set_defaults(func=_cmd_build)
+
+    d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")
+    d.add_argument("--as-of", default=None)
+    d.set_defaults(func=_cmd_docs)
+
+    wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
+    wh.set_defaults(func=_cmd_where)
     return p
 
 

@@ -6,9 +6,12 @@ file, a missing column or a wrong type is reported in one line naming the
 table, file and column, in about a second, instead of as a Spark stack trace.
 
 It also works out the batch calendar:
-- the *horizon*: the newest day the landing data holds, i.e. the newest day
-  whose watch-event count is at least ``DENSE_DAY_SHARE`` of the median daily
-  count (a few stray rows dated in 2099 do not make 2099 a day of data);
+- the *data range* ``first_date .. horizon_date``: days whose watch-event
+  count is at least ``DENSE_DAY_SHARE`` of the median daily count, split into
+  runs wherever ``MAX_GAP_DAYS`` or more days hold nothing; the run holding the
+  most views is the data. So a few stray rows dated 2099 or 2012 do not make
+  those days part of the landing data (they are quarantined as impossible
+  timestamps instead);
 - the default batch (`as_of`): the last complete day, i.e. the horizon if it
   holds a view starting at or after 23:00 UTC, else the day before.
 """
@@ -26,6 +29,7 @@ from watchhouse import contract as c
 from watchhouse.errors import UserError
 
 DENSE_DAY_SHARE = 0.05
+MAX_GAP_DAYS = 7
 COMPLETE_AFTER_HOUR = 23
 
 
@@ -148,8 +152,14 @@ def inspect_landing(root: Path, as_of: str | dt.date | None = None) -> LandingIn
         raise UserError(f"{root / 'watch_events'}: no watch events with a date; nothing to build")
     counts = sorted(n for _, n, _ in days)
     floor = DENSE_DAY_SHARE * counts[len(counts) // 2]
-    dense = [(d, h) for d, n, h in days if n >= floor]
-    first, horizon, last_hour = dense[0][0], dense[-1][0], dense[-1][1]
+    runs: list[list[tuple[dt.date, int, int]]] = []
+    for row in (r for r in days if r[1] >= floor):
+        if runs and (row[0] - runs[-1][-1][0]).days < MAX_GAP_DAYS:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    main = max(runs, key=lambda run: sum(n for _, n, _ in run))
+    first, horizon, last_hour = main[0][0], main[-1][0], main[-1][2]
     default = horizon if last_hour >= COMPLETE_AFTER_HOUR else horizon - dt.timedelta(days=1)
     if as_of is None or as_of == "":
         chosen = default

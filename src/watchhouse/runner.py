@@ -111,3 +111,29 @@ def build(as_of: str | None = None, select: str | None = None, target: str | Non
     if rc != 0:
         print(f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr)
     return rc
+
+
+def docs(as_of: str | None = None) -> int:
+    """dbt docs generate into $WATCHHOUSE_HOME/docs (open docs/index.html or `dbt docs serve`)."""
+    paths = Paths.from_env()
+    info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
+    return dbt(["docs", "generate", "--target-path", str(paths.home / "docs")], paths, info.as_vars())
+
+
+def where() -> str:
+    """Where a build wrote things, and how to read a mart."""
+    paths = Paths.from_env()
+    marts = paths.marts()
+    names = sorted(p.name for p in marts.iterdir()) if marts.is_dir() else []
+    return "\n".join(
+        [
+            f"marts (Parquet, one folder per mart): {marts}",
+            f"  {', '.join(names) or '(none yet: run make build)'}",
+            f"dbt docs: {paths.home / 'docs' / 'index.html'}",
+            f"dashboard: {paths.home / 'dashboard' / 'index.html'} (arrives with the dashboard issue)",
+            "query a mart with DuckDB (no Spark needed):",
+            f"  {paths.project / '.venv/bin/python'} -c \"import duckdb; "
+            f"print(duckdb.sql(\\\"select * from read_parquet('{marts}/landing_reconciliation/**/*.parquet')\\\"))\"",
+            "or with Spark SQL against the metastore (not while a build runs): see README 'Reading the marts'",
+        ]
+    )

@@ -1,0 +1,70 @@
+# watchhouse - the two commands are `make demo` and `make test` (see README).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+
+export WATCHHOUSE_HOME ?= $(CURDIR)/.watchhouse/home
+export WATCHHOUSE_LANDING ?= $(CURDIR)/.watchhouse/landing
+export SPARK_LOCAL_IP ?= 127.0.0.1
+# demo scale (override: make demo DEMO_USERS=50000 DEMO_DAYS=21)
+DEMO_USERS ?= 20000
+DEMO_DAYS ?= 14
+DEMO_SEED ?= 7
+
+.PHONY: help setup demo build docs test lint format generate clean
+
+help:
+	@echo "make demo   - set up .venv, generate demo data, run the whole pipeline (make build)"
+	@echo "make test   - set up .venv, run every test (pytest incl. dbt build + dbt tests, sqlfluff, ruff)"
+	@echo "make build  - the pipeline on WATCHHOUSE_LANDING into WATCHHOUSE_HOME (batch: WATCHHOUSE_AS_OF)"
+	@echo "make docs   - dbt docs generate into WATCHHOUSE_HOME/docs"
+	@echo "make lint   - sqlfluff + ruff only"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; watchhouse needs Python 3.11 (or run make PYTHON=/path/to/python3.11)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || { echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); watchhouse needs 3.11"; exit 1; }
+	@command -v java >/dev/null || [ -n "$$JAVA_HOME" ] || { echo "error: java not found; Spark needs Java 17 (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@echo "setting up $(VENV) (pinned dependencies; log in $(VENV)/install.log)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# torch first and alone: the CPU build of exactly this version (any other pulls GBs of CUDA)
+	@{ $(BIN)/pip install --disable-pip-version-check -q torch==2.13.0 \
+	   && $(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt \
+	   && $(BIN)/pip install --disable-pip-version-check -q --no-deps -e . ; } > $(VENV)/install.log 2>&1 \
+	  || { grep -v 'is ignored: it is neither' $(VENV)/install.log | tail -20; echo "error: dependency install failed (full log: $(VENV)/install.log)"; exit 1; }
+	@rm -f $(VENV)/.installed-*; touch $@
+
+setup: $(STAMP)
+
+generate: setup
+	$(BIN)/watchhouse generate --out "$(WATCHHOUSE_LANDING)" --users $(DEMO_USERS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)
+
+build: setup
+	$(BIN)/watchhouse build
+	$(BIN)/watchhouse docs
+	@$(BIN)/watchhouse where
+
+docs: setup
+	$(BIN)/watchhouse docs
+
+demo: generate build
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros analyses tests/dbt --templater jinja --disable-progress-bar --nocolor
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix models tests/dbt --templater jinja --disable-progress-bar
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf .watchhouse target logs .pytest_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""A tiny landing folder written by hand (not by the generator), with one row
+per contract rule and the reason each row must get. Unpartitioned event
+tables, so the timestamp-dating path of the pipeline is the one exercised."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from watchhouse import contract as c
+
+
+def t(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+AS_OF = "2026-11-02"
+NAN, INF = float("nan"), float("inf")
+
+# rows: (values..., expected reason or None). Days: 2026-11-01 and 2026-11-02 hold data; 11-03 is "tomorrow".
+STREAMERS = [
+    ("s1", "One", "music", "KR", t("2025-01-01 00:00"), None),
+    ("s2", "Two", "chess", "US", t("2025-02-01 00:00"), None),
+    ("s2", "Two again", "chess", "US", t("2025-03-01 00:00"), "duplicate_key"),
+    (None, "Nobody", "chess", "US", t("2025-03-01 00:00"), "null_key"),
+    ("s3", "Old", "chess", "US", t("2012-03-01 00:00"), "timestamp_before_platform"),
+]
+USERS = [
+    ("u1", t("2024-01-01 00:00"), "KR", None),
+    ("u2", t("2024-01-01 00:00"), "KR", None),
+    ("u3", t("2099-01-01 00:00"), "KR", "timestamp_in_future"),
+    ("u4", None, "KR", "null_timestamp"),
+    ("u5", t("2026-11-03 05:00"), "KR", "after_batch"),  # registers tomorrow: not in this batch at all
+]
+BROADCASTS = [
+    ("b1", "s1", "music", "live", t("2026-11-01 10:00"), t("2026-11-01 12:00"), None),
+    ("b2", "s2", "chess", "live", t("2026-11-02 10:00"), None, None),  # still live
+    ("b3", "s9", "chess", "live", t("2026-11-02 10:00"), t("2026-11-02 11:00"), "unknown_streamer"),
+    ("b4", "s1", "music", "live", t("2026-11-02 10:00"), t("2026-11-02 09:00"), "invalid_interval"),
+]
+VODS = [
+    ("v1", "s1", "replay", "music", "r", 7200.0, t("2026-11-01 12:05"), "b1", None),
+    ("v2", "s1", "clip", "music", "c", 30.0, t("2026-11-01 12:30"), "b1", None),
+    ("v3", "s2", "upload", "chess", "u", 600.0, t("2026-10-01 00:00"), None, None),
+    ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, "invalid_duration"),
+    ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_vod_type"),
+    ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", "unknown_broadcast"),
+    ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_streamer"),
+]
+WATCH = [
+    ("e1", "u1", "v1", t("2026-11-01 13:00"), 600.0, "web", "ip1", "home", None),
+    ("e2", "u2", "v2", t("2026-11-02 13:00"), 30.0, "ios", "ip2", "home", None),
+    ("e3", "u1", "v3", t("2026-11-02 23:30"), 100.0, "web", "ip1", "home", None),
+    ("e3", "u1", "v3", t("2026-11-02 23:30"), 100.0, "web", "ip1", "home", "duplicate_key"),
+    ("e4", "u1", "v2", t("2026-11-02 14:00"), -3.0, "web", "ip1", "home", "negative_seconds"),
+    ("e5", "u1", "v2", t("2026-11-02 14:00"), NAN, "web", "ip1", "home", "non_finite_seconds"),
+    ("e6", "u1", "v2", t("2026-11-02 14:00"), INF, "web", "ip1", "home", "non_finite_seconds"),
+    ("e7", "u9", "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_user"),
+    ("e8", "u1", "v9", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),
+    ("e9", "u1", "v4", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),  # its VOD is quarantined
+    ("e10", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60 + 1, "web", "ip1", "home", "watch_exceeds_duration"),
+    ("e11", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60, "web", "ip1", "home", None),  # exactly at the limit
+    ("e12", None, "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "null_key"),
+    ("e13", "u1", "v2", t("2015-11-02 14:00"), 10.0, "web", "ip1", "home", "timestamp_before_platform"),
+    ("e14", "u1", "v2", t("2031-11-02 14:00"), 10.0, "web", "ip1", "home", "timestamp_in_future"),
+    ("e15", "u1", "v2", None, 10.0, "web", "ip1", "home", "null_timestamp"),
+    ("e16", "u2", "v1", t("2026-11-03 02:00"), 50.0, "web", "ip1", "home", "after_batch"),
+    # u3 is quarantined (future created_at): its views are unknown_user
+    ("e17", "u3", "v1", t("2026-11-02 02:00"), 50.0, "web", "ip1", "home", "unknown_user"),
+]
+LIVE = [
+    ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
+    ("l2", "u2", "b2", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", None),
+    ("l3", "u2", "b3", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", "unknown_broadcast"),
+    ("l4", "u2", "b1", t("2026-11-01 10:30"), t("2026-11-01 10:00"), "web", "ip2", "invalid_interval"),
+    ("l5", "u7", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip2", "unknown_user"),
+]
+FOLLOWS = [
+    ("u1", "s1", t("2025-06-01 00:00"), None),
+    ("u1", "s1", t("2025-07-01 00:00"), "duplicate_key"),
+    ("u2", "s8", t("2025-06-01 00:00"), "unknown_streamer"),
+    ("u8", "s1", t("2025-06-01 00:00"), "unknown_user"),
+    ("u2", None, t("2025-06-01 00:00"), "null_key"),
+]
+
+TABLES = {
+    c.STREAMERS: STREAMERS,
+    c.USERS: USERS,
+    c.BROADCASTS: BROADCASTS,
+    c.VODS: VODS,
+    c.WATCH_EVENTS: WATCH,
+    c.LIVE_WATCH_EVENTS: LIVE,
+    c.FOLLOWS: FOLLOWS,
+}
+
+
+def write(root: Path) -> dict[str, list[tuple]]:
+    """Write the landing folder; return, per table, (row key, expected reason) pairs."""
+    expected = {}
+    for table, rows in TABLES.items():
+        cols = list(zip(*[r[:-1] for r in rows], strict=True))
+        data = pa.table({f.name: pa.array(list(col), type=f.type) for f, col in zip(table.schema, cols, strict=True)})
+        (root / table.name).mkdir(parents=True)
+        pq.write_table(data, root / table.name / "part-0.parquet")
+        expected[table.name] = [(r[: len(table.key)] if table.name == "follows" else r[0], r[-1]) for r in rows]
+    return expected

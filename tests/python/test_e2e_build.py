@@ -1,0 +1,149 @@
+"""End-to-end: generated and hand-made landing data through `watchhouse build`
+(dbt build on embedded Spark), checked from the marts' Parquet files with
+numbers computed independently from the landing files."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import duckdb
+import pandas as pd
+import pytest
+
+import handmade
+from e2e import build, mart, run_results, run_watchhouse
+
+pytestmark = pytest.mark.e2e
+
+END = "2026-11-20"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("landing")
+    done = run_watchhouse(
+        "generate", "--out", str(landing), "--users", "800", "--days", "4", "--seed", "3", "--quiet",
+        landing=landing, home=landing,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    home = tmp_path_factory.mktemp("home")
+    first = build(landing, home)
+    return landing, home, first
+
+
+def _landing_count(landing, table: str) -> int:
+    return duckdb.sql(f"select count(*) from read_parquet('{landing}/{table}/**/*.parquet')").fetchone()[0]
+
+
+def test_default_batch_is_last_complete_day(generated):
+    _, _, first = generated
+    assert f"building batch {END}" in first.stdout
+
+
+def test_every_landing_row_is_accepted_or_quarantined(generated):
+    landing, home, _ = generated
+    recon = mart(home, "landing_reconciliation")
+    assert recon["is_balanced"].all()
+    totals = recon.groupby("table_name")[["raw_rows", "accepted_rows", "quarantined_rows"]].sum()
+    for table in totals.index:
+        # the batch is the last day, so every landing row is in scope
+        assert totals.loc[table, "raw_rows"] == _landing_count(landing, table), table
+        assert totals.loc[table, "accepted_rows"] + totals.loc[table, "quarantined_rows"] == _landing_count(
+            landing, table
+        )
+
+
+def test_planted_contract_breaks_get_their_reason(generated):
+    landing, home, _ = generated
+    planted = pd.read_parquet(landing / "_generator" / "contract_violations.parquet")
+    got = mart(home, "quarantine_summary").groupby(["table_name", "quarantine_reason"])["quarantined_rows"].sum()
+    want = planted.groupby(["table_name", "reason"]).size()
+    want.index = want.index.set_names(["table_name", "quarantine_reason"])
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)
+    # and for watch events, the very rows: each planted event id carries its planted reason
+    q = mart(home, "quarantine_watch_events")
+    keyed = planted[(planted.table_name == "watch_events") & planted.row_key.notna()]
+    got_pairs = {(e, r) for e, r in zip(q.event_id, q.quarantine_reason, strict=True) if e is not None}
+    assert set(zip(keyed.row_key, keyed.reason, strict=True)) <= got_pairs
+
+
+def test_python_model_ran_inside_dbt_build(generated):
+    _, home, _ = generated
+    results = run_results(home)
+    rec = results["model.watchhouse.rec_popularity"]
+    assert rec["status"] == "success"
+    assert (home / "dbt" / "target" / "run" / "watchhouse" / "python_models" / "recommendations" / "rec_popularity.py").is_file()
+
+
+def test_popularity_lists_match_independent_computation(generated):
+    landing, home, _ = generated
+    planted = pd.read_parquet(landing / "_generator" / "contract_violations.parquet")
+    bad = planted[(planted.table_name == "watch_events") & planted.row_key.notna()]
+    bad_ids = set(bad[bad.reason != "duplicate_key"].row_key)  # one copy of a duplicate is kept
+    views = duckdb.sql(f"select * from read_parquet('{landing}/watch_events/**/*.parquet')").df()
+    views = views[views.event_id.notna() & ~views.event_id.isin(bad_ids) & views.user_id.notna()]
+    views = views[views.vod_id.notna() & views.started_at.notna()]
+    window = views[(views.started_at >= pd.Timestamp("2026-11-14", tz="UTC"))
+                   & (views.started_at < pd.Timestamp("2026-11-21", tz="UTC"))]  # fmt: skip
+    counts = window.groupby("vod_id").user_id.nunique().reset_index(name="score")
+    top = counts.sort_values(["score", "vod_id"], ascending=[False, True]).head(50)
+    lists = mart(home, "recommendation_lists")
+    lists = lists[(lists.model_name == "popularity") & (lists.batch_date.astype(str) == END)]
+    one_user = lists[lists.user_id == lists.user_id.min()].sort_values("rank")
+    assert one_user.item_id.tolist() == top.vod_id.tolist()
+    assert one_user.score.tolist() == top.score.astype(float).tolist()
+    audience = window[window.user_id.str.match(r"^u\d+$")].user_id.nunique()
+    assert lists.user_id.nunique() == audience
+
+
+def test_rerun_gives_identical_marts_and_earlier_batch_is_a_new_partition(generated):
+    landing, home, _ = generated
+    before = {m: mart(home, m) for m in ("landing_reconciliation", "quarantine_summary", "recommendation_lists")}
+    build(landing, home)
+    for name, frame in before.items():
+        after = mart(home, name)
+        cols = [c for c in frame.columns]
+        pd.testing.assert_frame_equal(
+            frame.sort_values(cols).reset_index(drop=True), after[cols].sort_values(cols).reset_index(drop=True)
+        )
+    build(landing, home, as_of="2026-11-19")
+    recon = mart(home, "landing_reconciliation")
+    assert recon.batch_date.astype(str).max() == "2026-11-19"  # D+1 rows neither used nor counted
+    lists = mart(home, "recommendation_lists")
+    assert sorted(lists.batch_date.astype(str).unique()) == ["2026-11-19", END]
+
+
+def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    expected = handmade.write(landing)
+    done = build(landing, home)
+    assert f"building batch {handmade.AS_OF}" in done.stdout
+    recon = mart(home, "landing_reconciliation")
+    for table, rows in expected.items():
+        quarantined = mart(home, f"quarantine_{table}")
+        keys = KEYS[table]
+        got = Counter(
+            (_key(r[:-1]), r[-1]) for r in quarantined[[*keys, "quarantine_reason"]].itertuples(index=False)
+        )
+        want = Counter((_key(k if isinstance(k, tuple) else (k,)), reason) for k, reason in rows
+                       if reason not in (None, "after_batch"))  # fmt: skip
+        assert got == want, table
+        in_batch = [r for r in rows if r[1] != "after_batch"]
+        row = recon[recon.table_name == table]
+        assert row.raw_rows.sum() == len(in_batch), table
+        assert row.accepted_rows.sum() == sum(1 for r in in_batch if r[1] is None), table
+
+
+KEYS = {
+    "streamers": ["streamer_id"],
+    "users": ["user_id"],
+    "vods": ["vod_id"],
+    "broadcasts": ["broadcast_id"],
+    "watch_events": ["event_id"],
+    "live_watch_events": ["event_id"],
+    "follows": ["user_id", "streamer_id"],
+}
+
+
+def _key(values) -> tuple:
+    return tuple(None if pd.isna(v) else v for v in values)
