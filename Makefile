@@ -56,7 +56,7 @@ demo: generate build
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros analyses tests/dbt --templater jinja --disable-progress-bar --nocolor
+	$(BIN)/sqlfluff lint models analyses tests/dbt --templater jinja --disable-progress-bar --nocolor
 
 format: setup
 	$(BIN)/ruff format .

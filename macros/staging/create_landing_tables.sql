@@ -5,8 +5,7 @@
 {% macro create_landing_tables() %}
     {% if execute %}
         {% set root = var('landing_root') %}
-        {% set tables = ['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows']
-            + var('landing_optional_tables') %}
+        {% set tables = landing_tables() + var('landing_optional_tables') %}
         {% do run_query('create schema if not exists landing') %}
         {% for table in tables %}
             {% do run_query('drop table if exists landing.' ~ table) %}

@@ -1,5 +1,5 @@
 {#- 1 for the row of a key that is kept, 2.. for later copies. Rows that already
-    failed a check (pre_reason not null) rank last so a broken copy never
+    failed a row-local check (pre_reason not null) rank last so a broken copy never
     displaces a good one; among good copies the earliest wins, ties broken by
     the remaining columns so reruns choose the same row. -#}
 {% macro key_rank(key_columns, order_columns) %}

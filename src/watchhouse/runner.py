@@ -59,7 +59,10 @@ def check_java() -> None:
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
-        raise UserError(f"Java {MIN_JAVA}+ is needed for Spark and was not found; install OpenJDK 17 (e.g. apt-get install openjdk-17-jre-headless)")
+        raise UserError(
+            f"Java {MIN_JAVA}+ is needed for Spark and was not found; "
+            "install OpenJDK 17 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     major = int(match.group(1)) if match else 0
@@ -109,7 +112,9 @@ def build(as_of: str | None = None, select: str | None = None, target: str | Non
     args = ["build"] + (["--select", select] if select else [])
     rc = dbt(args, paths, info.as_vars(), target)
     if rc != 0:
-        print(f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr)
+        print(
+            f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
+        )
     return rc
 
 
@@ -132,8 +137,8 @@ def where() -> str:
             f"dbt docs: {paths.home / 'docs' / 'index.html'}",
             f"dashboard: {paths.home / 'dashboard' / 'index.html'} (arrives with the dashboard issue)",
             "query a mart with DuckDB (no Spark needed):",
-            f"  {paths.project / '.venv/bin/python'} -c \"import duckdb; "
-            f"print(duckdb.sql(\\\"select * from read_parquet('{marts}/landing_reconciliation/**/*.parquet')\\\"))\"",
+            f'  {paths.project / ".venv/bin/python"} -c "import duckdb; '
+            f'print(duckdb.sql(\\"select * from read_parquet(\'{marts}/landing_reconciliation/**/*.parquet\')\\"))"',
             "or with Spark SQL against the metastore (not while a build runs): see README 'Reading the marts'",
         ]
     )

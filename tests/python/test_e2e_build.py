@@ -44,7 +44,7 @@ def test_every_landing_row_is_accepted_or_quarantined(generated):
     landing, home, _ = generated
     recon = mart(home, "landing_reconciliation")
     assert recon["is_balanced"].all()
-    totals = recon.groupby("table_name")[["raw_rows", "accepted_rows", "quarantined_rows"]].sum()
+    totals = recon.groupby("landing_table")[["raw_rows", "accepted_rows", "quarantined_rows"]].sum()
     for table in totals.index:
         # the batch is the last day, so every landing row is in scope
         assert totals.loc[table, "raw_rows"] == _landing_count(landing, table), table
@@ -56,9 +56,9 @@ def test_every_landing_row_is_accepted_or_quarantined(generated):
 def test_planted_contract_breaks_get_their_reason(generated):
     landing, home, _ = generated
     planted = pd.read_parquet(landing / "_generator" / "contract_violations.parquet")
-    got = mart(home, "quarantine_summary").groupby(["table_name", "quarantine_reason"])["quarantined_rows"].sum()
+    got = mart(home, "quarantine_summary").groupby(["landing_table", "quarantine_reason"])["quarantined_rows"].sum()
     want = planted.groupby(["table_name", "reason"]).size()
-    want.index = want.index.set_names(["table_name", "quarantine_reason"])
+    want.index = want.index.set_names(["landing_table", "quarantine_reason"])
     pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)
     # and for watch events, the very rows: each planted event id carries its planted reason
     q = mart(home, "quarantine_watch_events")
@@ -72,7 +72,9 @@ def test_python_model_ran_inside_dbt_build(generated):
     results = run_results(home)
     rec = results["model.watchhouse.rec_popularity"]
     assert rec["status"] == "success"
-    assert (home / "dbt" / "target" / "run" / "watchhouse" / "python_models" / "recommendations" / "rec_popularity.py").is_file()
+    assert (
+        home / "dbt" / "target" / "run" / "watchhouse" / "python_models" / "recommendations" / "rec_popularity.py"
+    ).is_file()
 
 
 def test_popularity_lists_match_independent_computation(generated):
@@ -122,14 +124,12 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     for table, rows in expected.items():
         quarantined = mart(home, f"quarantine_{table}")
         keys = KEYS[table]
-        got = Counter(
-            (_key(r[:-1]), r[-1]) for r in quarantined[[*keys, "quarantine_reason"]].itertuples(index=False)
-        )
+        got = Counter((_key(r[:-1]), r[-1]) for r in quarantined[[*keys, "quarantine_reason"]].itertuples(index=False))
         want = Counter((_key(k if isinstance(k, tuple) else (k,)), reason) for k, reason in rows
                        if reason not in (None, "after_batch"))  # fmt: skip
         assert got == want, table
         in_batch = [r for r in rows if r[1] != "after_batch"]
-        row = recon[recon.table_name == table]
+        row = recon[recon.landing_table == table]
         assert row.raw_rows.sum() == len(in_batch), table
         assert row.accepted_rows.sum() == sum(1 for r in in_batch if r[1] is None), table
 

@@ -11,7 +11,8 @@ AS_OF = dt.date(2026, 11, 20)
 
 def _views(spark, rows):
     return spark.createDataFrame(
-        [(u, v, dt.datetime.fromisoformat(t)) for u, v, t in rows], "user_id string, vod_id string, started_at timestamp"
+        [(u, v, dt.datetime.fromisoformat(t)) for u, v, t in rows],
+        "user_id string, vod_id string, started_at timestamp",
     )
 
 

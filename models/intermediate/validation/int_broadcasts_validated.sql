@@ -12,7 +12,8 @@ prechecked as (
         *,
         coalesce(
             case when broadcast_id is null or streamer_id is null then 'null_key' end,
-            {{ timestamp_reason('started_at') }}
+            {{ timestamp_reason('started_at') }},
+            case when ended_at < started_at then 'invalid_interval' end
         ) as pre_reason
     from broadcasts
 ),
@@ -37,7 +38,6 @@ reasons_assigned as (
             ranked.pre_reason,
             case
                 when ranked.key_rank > 1 then 'duplicate_key'
-                when ranked.ended_at < ranked.started_at then 'invalid_interval'
                 when streamers.streamer_id is null then 'unknown_streamer'
             end
         ) as quarantine_reason

@@ -17,7 +17,8 @@ prechecked as (
         *,
         coalesce(
             case when event_id is null or user_id is null or broadcast_id is null then 'null_key' end,
-            {{ timestamp_reason('joined_at') }}
+            {{ timestamp_reason('joined_at') }},
+            case when left_at < joined_at then 'invalid_interval' end
         ) as pre_reason
     from events
 ),
@@ -43,7 +44,6 @@ reasons_assigned as (
             ranked.pre_reason,
             case
                 when ranked.key_rank > 1 then 'duplicate_key'
-                when ranked.left_at < ranked.joined_at then 'invalid_interval'
                 when users.user_id is null then 'unknown_user'
                 when broadcasts.broadcast_id is null then 'unknown_broadcast'
             end

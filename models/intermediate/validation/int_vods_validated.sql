@@ -21,7 +21,13 @@ prechecked as (
         *,
         coalesce(
             case when vod_id is null or streamer_id is null then 'null_key' end,
-            {{ timestamp_reason('created_at') }}
+            {{ timestamp_reason('created_at') }},
+            case
+                when
+                    duration_seconds is null or isnan(duration_seconds) or duration_seconds <= 0
+                    or duration_seconds = double('Infinity')
+                    then 'invalid_duration'
+            end
         ) as pre_reason
     from vods
 ),
@@ -48,12 +54,6 @@ reasons_assigned as (
             ranked.pre_reason,
             case
                 when ranked.key_rank > 1 then 'duplicate_key'
-                when
-                    ranked.duration_seconds is null
-                    or isnan(ranked.duration_seconds)
-                    or ranked.duration_seconds <= 0
-                    or ranked.duration_seconds = double('Infinity')
-                    then 'invalid_duration'
                 when vod_types.vod_type is null then 'unknown_vod_type'
                 when streamers.streamer_id is null then 'unknown_streamer'
                 when ranked.broadcast_id is not null and broadcasts.broadcast_id is null then 'unknown_broadcast'

@@ -20,7 +20,12 @@ prechecked as (
         *,
         coalesce(
             case when event_id is null or user_id is null or vod_id is null then 'null_key' end,
-            {{ timestamp_reason('started_at') }}
+            {{ timestamp_reason('started_at') }},
+            case
+                when watched_seconds is null or isnan(watched_seconds) or abs(watched_seconds) = double('Infinity')
+                    then 'non_finite_seconds'
+                when watched_seconds < 0 then 'negative_seconds'
+            end
         ) as pre_reason
     from events
 ),
@@ -47,12 +52,6 @@ reasons_assigned as (
             ranked.pre_reason,
             case
                 when ranked.key_rank > 1 then 'duplicate_key'
-                when
-                    ranked.watched_seconds is null
-                    or isnan(ranked.watched_seconds)
-                    or abs(ranked.watched_seconds) = double('Infinity')
-                    then 'non_finite_seconds'
-                when ranked.watched_seconds < 0 then 'negative_seconds'
                 when users.user_id is null then 'unknown_user'
                 when vods.vod_id is null then 'unknown_vod'
                 when

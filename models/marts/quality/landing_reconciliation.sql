@@ -1,61 +1,49 @@
-{%- set tables = ['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows'] -%}
+{%- set tables = landing_tables() -%}
 
-with
-{% for table in tables %}
-raw_{{ table }} as (
-    select
-        batch_date,
-        count(*) as raw_rows
-    from {{ ref('stg_platform__' ~ table) }}
-    group by batch_date
-),
-
-accepted_{{ table }} as (
-    select
-        batch_date,
-        count(*) as accepted_rows
-    from {{ ref('int_' ~ table ~ '_accepted') }}
-    group by batch_date
-),
-
-quarantined_{{ table }} as (
-    select
-        batch_date,
-        count(*) as quarantined_rows
-    from {{ ref('quarantine_' ~ table) }}
-    group by batch_date
-),
-
-counts_{{ table }} as (
-    select
-        '{{ table }}' as table_name,
-        raw_{{ table }}.batch_date,
-        raw_{{ table }}.raw_rows,
-        coalesce(accepted_{{ table }}.accepted_rows, 0) as accepted_rows,
-        coalesce(quarantined_{{ table }}.quarantined_rows, 0) as quarantined_rows
-    from raw_{{ table }}
-    left join accepted_{{ table }} on raw_{{ table }}.batch_date = accepted_{{ table }}.batch_date
-    left join quarantined_{{ table }} on raw_{{ table }}.batch_date = quarantined_{{ table }}.batch_date
-),
-{% endfor %}
-
-all_tables as (
+with row_states as (
     {% for table in tables %}
-        select * from counts_{{ table }}
+        select
+            '{{ table }}' as landing_table,
+            batch_date,
+            'raw' as row_state
+        from {{ ref('stg_platform__' ~ table) }}
+        union all
+        select
+            '{{ table }}' as landing_table,
+            batch_date,
+            'accepted' as row_state
+        from {{ ref('int_' ~ table ~ '_accepted') }}
+        union all
+        select
+            '{{ table }}' as landing_table,
+            batch_date,
+            'quarantined' as row_state
+        from {{ ref('quarantine_' ~ table) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
+counted as (
+    select
+        landing_table,
+        batch_date,
+        count_if(row_state = 'raw') as raw_rows,
+        count_if(row_state = 'accepted') as accepted_rows,
+        count_if(row_state = 'quarantined') as quarantined_rows
+    from row_states
+    group by landing_table, batch_date
+),
+
 final as (
     select
-        table_name,
+        landing_table,
         batch_date,
         raw_rows,
         accepted_rows,
         quarantined_rows,
         raw_rows = accepted_rows + quarantined_rows as is_balanced,
         {{ as_of_date() }} as built_for_batch
-    from all_tables
+    from counted
 )
 
 select * from final

@@ -1,9 +1,9 @@
-{%- set tables = ['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows'] -%}
+{%- set tables = landing_tables() -%}
 
 with all_quarantined as (
     {% for table in tables %}
         select
-            '{{ table }}' as table_name,
+            '{{ table }}' as landing_table,
             batch_date,
             quarantine_reason
         from {{ ref('quarantine_' ~ table) }}
@@ -13,17 +13,17 @@ with all_quarantined as (
 
 counted as (
     select
-        table_name,
+        landing_table,
         batch_date,
         quarantine_reason,
         count(*) as quarantined_rows
     from all_quarantined
-    group by table_name, batch_date, quarantine_reason
+    group by landing_table, batch_date, quarantine_reason
 ),
 
 final as (
     select
-        counted.table_name,
+        counted.landing_table,
         counted.batch_date,
         counted.quarantine_reason,
         counted.quarantined_rows,

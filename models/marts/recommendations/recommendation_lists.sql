@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='insert_overwrite',
         partition_by=['batch_date'],
+        on_schema_change='append_new_columns',
     )
 }}
 

@@ -112,7 +112,14 @@ def abuse_views(
         gaps = a.bot_interval_seconds + rng.normal(0, a.bot_jitter_seconds, n)
         start = day_start + rng.integers(0, DAY - int(shift))
         vod = rng.choice(target_vods, n)
-        add(plan.bot_users[i], vod, start + np.cumsum(gaps), rng.uniform(*a.bot_watch_seconds, n), plan.datacenter_ip0 + i % 3, 0)
+        add(
+            plan.bot_users[i],
+            vod,
+            start + np.cumsum(gaps),
+            rng.uniform(*a.bot_watch_seconds, n),
+            plan.datacenter_ip0 + i % 3,
+            0,
+        )
     for f in np.flatnonzero(plan.farm_days[:, day]):
         cand = _streamer_vods(vods, plan.farm_streamer[f], day_start)
         if len(cand) == 0:

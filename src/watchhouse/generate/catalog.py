@@ -117,9 +117,7 @@ def _community_sampler(st: Streamers) -> tuple[np.ndarray, list[np.ndarray], lis
     return np.arange(n_comm), members, cums
 
 
-def sample_in_community(
-    rng: np.random.Generator, st: Streamers, community: np.ndarray, sampler=None
-) -> np.ndarray:
+def sample_in_community(rng: np.random.Generator, st: Streamers, community: np.ndarray, sampler=None) -> np.ndarray:
     """One streamer per entry of `community`, by popularity within it."""
     _, members, cums = sampler or _community_sampler(st)
     out = np.empty(len(community), dtype=np.int64)

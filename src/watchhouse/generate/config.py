@@ -34,8 +34,27 @@ SURFACES = ("home", "search", "channel", "following", "recommendation", "clip_fe
 #: KuaiRand-Pure short-video durations (seconds), quantiles at 0, 5, ..., 100 %.
 #: Shortform VOD durations are drawn from this curve (log-linear interpolation).
 SHORTFORM_DURATION_QUANTILES = (
-    5.0, 10.7, 14.6, 18.8, 24.5, 31.9, 40.8, 51.8, 62.7, 71.1, 81.2,
-    89.4, 100.2, 114.4, 129.8, 148.2, 170.3, 197.4, 237.8, 303.5, 1177.7,
+    5.0,
+    10.7,
+    14.6,
+    18.8,
+    24.5,
+    31.9,
+    40.8,
+    51.8,
+    62.7,
+    71.1,
+    81.2,
+    89.4,
+    100.2,
+    114.4,
+    129.8,
+    148.2,
+    170.3,
+    197.4,
+    237.8,
+    303.5,
+    1177.7,
 )
 
 #: Log-normal (median seconds, sigma, min, max) of the other VOD types' durations.
@@ -55,9 +74,7 @@ WATCH_RATIO_BETA = {
 }
 
 #: Share of views that start in each UTC hour (a KST evening peak, UTC+9).
-HOURLY_PROFILE = np.array(
-    [4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 7, 8, 9, 10, 10, 9, 6, 3, 2, 1, 1, 1, 2, 3], dtype=float
-)
+HOURLY_PROFILE = np.array([4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 7, 8, 9, 10, 10, 9, 6, 3, 2, 1, 1, 1, 2, 3], dtype=float)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def corrupt_events(
         elif kind == "watch_exceeds_duration":
             df.loc[idx, "watched_seconds"] = np.round(df.loc[idx, "_duration"] * 5 + 600, 1)
         elif kind == "invalid_interval":
-            df.loc[idx, "left_at"] = df.loc[idx, "joined_at"] - pd.to_timedelta(rng.integers(60, 3600, len(idx)), unit="s")
+            df.loc[idx, "left_at"] = df.loc[idx, "joined_at"] - pd.to_timedelta(
+                rng.integers(60, 3600, len(idx)), unit="s"
+            )
         labels += [(table.name, kind, k) for k in df.loc[idx, "event_id"].tolist()]
     if dups:
         df = pd.concat([df, *dups], ignore_index=True)
@@ -127,7 +129,9 @@ def bad_entity_rows(
             bad[col] = None
         elif kind == "duplicate_key":
             # a later, conflicting copy: the earliest row of a key is the one kept
-            bad[ts] = np.minimum(bad[ts] + pd.to_timedelta(rng.integers(1, 5 * 86400, n), unit="s"), pd.Timestamp(end, tz="UTC"))
+            bad[ts] = np.minimum(
+                bad[ts] + pd.to_timedelta(rng.integers(1, 5 * 86400, n), unit="s"), pd.Timestamp(end, tz="UTC")
+            )
             bad = bad[bad[ts] > df.iloc[rows][ts].to_numpy()]
             other = [c for c in table.schema.names if c not in table.key and c != ts]
             if other and bad[other[0]].dtype == object:

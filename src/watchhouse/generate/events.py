@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from watchhouse.contract import VOD_TYPES
 from watchhouse.generate.catalog import DAY, Broadcasts, Streamers, Users, Vods, sample_in_community
 from watchhouse.generate.config import HOURLY_PROFILE, WATCH_RATIO_BETA
-from watchhouse.contract import VOD_TYPES
 
 Columns = dict[str, np.ndarray]
 _HOUR_P = HOURLY_PROFILE / HOURLY_PROFILE.sum()

@@ -202,7 +202,7 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     manifest = {
         "config": json.loads(json.dumps(asdict(cfg), default=str)),
         "rows": w.rows,
-        "contract_violations": int(len(viol)),
+        "contract_violations": len(viol),
         "abuse_views": int(sum(t.num_rows for t in abuse_rows)),
     }
     (side / "manifest.json").write_text(json.dumps(manifest, indent=2))

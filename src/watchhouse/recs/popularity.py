@@ -57,9 +57,7 @@ def popularity_lists(
         [(row["vod_id"], int(row["score"]), i) for i, row in enumerate(ranked, start=1)],
         "vod_id string, score long, rank int",
     )
-    audience = (
-        views.where(since(audience_days)).select("user_id").distinct().join(users.select("user_id"), "user_id")
-    )
+    audience = views.where(since(audience_days)).select("user_id").distinct().join(users.select("user_id"), "user_id")
     return audience.crossJoin(F.broadcast(top)).select(
         F.lit(MODEL_NAME).alias("model_name"),
         F.lit(as_of).cast("date").alias("batch_date"),

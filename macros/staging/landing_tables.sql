@@ -1,0 +1,4 @@
+{#- The landing contract's required tables (DESIGN.md section 3), in build order. -#}
+{% macro landing_tables() %}
+    {{ return(['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows']) }}
+{% endmacro %}
