@@ -89,7 +89,9 @@ def _community_of_category() -> np.ndarray:
 def make_streamers(cfg: GeneratorConfig, rng: np.random.Generator) -> Streamers:
     n = cfg.n_streamers
     cat = rng.integers(0, len(CATEGORIES), n)
-    pop = rng.lognormal(0.0, cfg.popularity_sigma, n)
+    # rank-size (Zipf) popularity with log-normal noise, in random streamer order
+    pop = np.arange(1, n + 1, dtype=float) ** -cfg.popularity_exponent * rng.lognormal(0.0, 0.3, n)
+    pop = rng.permutation(pop)
     pop /= pop.sum()
     pct = np.argsort(np.argsort(pop)) / max(n - 1, 1)  # popularity percentile
     live_rate = np.clip(0.08 + 0.45 * pct + rng.normal(0, 0.05, n), 0.03, 0.9)

@@ -104,7 +104,7 @@ class GeneratorConfig:
     end_date: dt.date = dt.date(2026, 11, 20)
     seed: int = 7
     history_days: int = 45  # broadcasts / VODs that exist before the first event day
-    popularity_sigma: float = 1.6  # log-normal sigma of streamer popularity
+    popularity_exponent: float = 1.3  # Zipf exponent of streamer popularity (fitted to Twitch 100k)
     live_share: float = 0.18  # live views / VOD views
     bad_row_share: float = 0.01  # contract-breaking rows per table
     chunk_rows: int = 1_000_000  # bounded memory: most rows held at once per table

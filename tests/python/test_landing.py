@@ -1,0 +1,114 @@
+"""Landing checks: one clear error per malformed input class, and the batch calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import handmade
+from watchhouse.errors import UserError
+from watchhouse.landing import inspect_landing
+
+
+@pytest.fixture
+def landing(tmp_path):
+    root = tmp_path / "landing"
+    handmade.write(root)
+    return root
+
+
+def test_handmade_landing_calendar(landing):
+    info = inspect_landing(landing)
+    # data days are 11-01..11-03; 2015 and 2031 rows are strays, not days of data
+    assert (info.first_date, info.horizon_date) == (dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+    # 11-03 has no view at/after 23:00 -> not complete -> default batch is 11-02
+    assert info.as_of == dt.date(2026, 11, 2)
+    assert info.partitioned["watch_events"] is False
+
+
+def test_complete_last_day_is_the_default_batch(landing):
+    table = pq.read_table(landing / "watch_events" / "part-0.parquet")
+    late = table.slice(0, 1).set_column(
+        3, "started_at", pa.array([handmade.t("2026-11-03 23:10")], type=table.schema.field("started_at").type)
+    )
+    pq.write_table(late, landing / "watch_events" / "part-1.parquet")
+    assert inspect_landing(landing).as_of == dt.date(2026, 11, 3)
+
+
+def test_as_of_inside_range_is_taken_and_outside_refused(landing):
+    assert inspect_landing(landing, "2026-11-01").as_of == dt.date(2026, 11, 1)
+    with pytest.raises(UserError, match=r"outside the landing data, which holds 2026-11-01 \.\. 2026-11-03"):
+        inspect_landing(landing, "2026-12-01")
+
+
+@pytest.mark.parametrize("bad", ["20261102", "2026-13-01", "yesterday", "2026-11-02'; drop table x"])
+def test_malformed_as_of_is_refused(landing, bad):
+    with pytest.raises(UserError, match="is not a date; use YYYY-MM-DD"):
+        inspect_landing(landing, bad)
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(UserError, match="is not a folder; run `make demo`"):
+        inspect_landing(tmp_path / "nope")
+
+
+def test_missing_table(landing):
+    shutil.rmtree(landing / "follows")
+    with pytest.raises(UserError, match="landing table 'follows' is missing"):
+        inspect_landing(landing)
+
+
+def test_empty_table_folder(landing):
+    (landing / "vods" / "part-0.parquet").unlink()
+    with pytest.raises(UserError, match="landing table 'vods' has no .parquet files"):
+        inspect_landing(landing)
+
+
+def test_corrupt_file_is_named(landing):
+    (landing / "users" / "part-0.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(UserError, match=r"users/part-0.parquet: not a readable Parquet file"):
+        inspect_landing(landing)
+
+
+def test_missing_column_is_named(landing):
+    path = landing / "broadcasts" / "part-0.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["ended_at"]), path)
+    with pytest.raises(UserError, match=r"broadcasts/part-0.parquet: column 'ended_at' of table 'broadcasts' is missing"):
+        inspect_landing(landing)
+
+
+def test_renamed_column_is_reported_as_missing(landing):
+    path = landing / "watch_events" / "part-0.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.rename_columns(["event_id", "user_id", "video_id", *table.column_names[3:]]), path)
+    with pytest.raises(UserError, match=r"column 'vod_id' of table 'watch_events' is missing \(found: .*video_id"):
+        inspect_landing(landing)
+
+
+def test_type_change_is_named(landing):
+    path = landing / "vods" / "part-0.parquet"
+    table = pq.read_table(path)
+    table = table.set_column(5, "duration_seconds", pa.array(["x"] * table.num_rows))
+    pq.write_table(table, path)
+    with pytest.raises(UserError, match=r"column vods.duration_seconds is string, the contract says double"):
+        inspect_landing(landing)
+
+
+def test_extra_columns_are_a_notice_not_an_error(landing):
+    path = landing / "users" / "part-0.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.append_column("favourite_colour", pa.array(["red"] * table.num_rows)), path)
+    info = inspect_landing(landing)
+    assert info.notices == ["users: ignoring extra column(s) favourite_colour"]
+
+
+def test_as_vars_carry_everything_dbt_needs(landing):
+    got = inspect_landing(landing).as_vars()
+    assert got["as_of"] == "2026-11-02"
+    assert got["landing_horizon_date"] == "2026-11-03"
+    assert got["landing_partitioned"] == []
+    assert got["landing_root"] == str(landing.resolve())
