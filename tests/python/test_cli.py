@@ -56,7 +56,7 @@ def test_missing_java_is_one_line(capsys, tmp_path, monkeypatch):
 def test_old_java_is_refused(monkeypatch, tmp_path):
     fake = tmp_path / "jdk" / "bin"
     fake.mkdir(parents=True)
-    (fake / "java").write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    (fake / "java").write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
     (fake / "java").chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
     with pytest.raises(runner.UserError, match="is Java 11; Spark 4 needs Java 17"):

@@ -64,7 +64,7 @@ def test_missing_table(landing):
 
 def test_empty_table_folder(landing):
     (landing / "vods" / "part-0.parquet").unlink()
-    with pytest.raises(UserError, match="landing table 'vods' has no .parquet files"):
+    with pytest.raises(UserError, match=r"landing table 'vods' has no \.parquet files"):
         inspect_landing(landing)
 
 
@@ -77,7 +77,8 @@ def test_corrupt_file_is_named(landing):
 def test_missing_column_is_named(landing):
     path = landing / "broadcasts" / "part-0.parquet"
     pq.write_table(pq.read_table(path).drop_columns(["ended_at"]), path)
-    with pytest.raises(UserError, match=r"broadcasts/part-0.parquet: column 'ended_at' of table 'broadcasts' is missing"):
+    message = r"broadcasts/part-0\.parquet: column 'ended_at' of table 'broadcasts' is missing"
+    with pytest.raises(UserError, match=message):
         inspect_landing(landing)
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from watchhouse.contract import LandingTable
 from watchhouse.generate.config import PLATFORM_START
@@ -129,10 +130,13 @@ def bad_entity_rows(
             bad[col] = None
         elif kind == "duplicate_key":
             # a later, conflicting copy: the earliest row of a key is the one kept
-            bad[ts] = np.minimum(
-                bad[ts] + pd.to_timedelta(rng.integers(1, 5 * 86400, n), unit="s"), pd.Timestamp(end, tz="UTC")
-            )
-            bad = bad[bad[ts] > df.iloc[rows][ts].to_numpy()]
+            # (all its timestamps move together, so the copy breaks no other rule)
+            late = bad[ts] + pd.to_timedelta(rng.integers(1, 5 * 86400, n), unit="s")
+            shift = np.minimum(late, pd.Timestamp(end, tz="UTC")) - bad[ts]
+            for col, dtype in zip(table.schema.names, table.schema.types, strict=True):
+                if pa.types.is_timestamp(dtype):
+                    bad[col] = bad[col] + shift
+            bad = bad[shift > pd.Timedelta(0)]
             other = [c for c in table.schema.names if c not in table.key and c != ts]
             if other and bad[other[0]].dtype == object:
                 bad[other[0]] = bad[other[0]].fillna("") + " (resent)"
