@@ -130,15 +130,15 @@ def where() -> str:
     paths = Paths.from_env()
     marts = paths.marts()
     names = sorted(p.name for p in marts.iterdir()) if marts.is_dir() else []
+    example = f"{marts}/landing_reconciliation/**/*.parquet"
     return "\n".join(
         [
             f"marts (Parquet, one folder per mart): {marts}",
             f"  {', '.join(names) or '(none yet: run make build)'}",
             f"dbt docs: {paths.home / 'docs' / 'index.html'}",
             f"dashboard: {paths.home / 'dashboard' / 'index.html'} (arrives with the dashboard issue)",
-            "query a mart with DuckDB (no Spark needed):",
-            f'  {paths.project / ".venv/bin/python"} -c "import duckdb; '
-            f'print(duckdb.sql(\\"select * from read_parquet(\'{marts}/landing_reconciliation/**/*.parquet\')\\"))"',
-            "or with Spark SQL against the metastore (not while a build runs): see README 'Reading the marts'",
+            "query a mart with DuckDB, no Spark needed (.venv/bin/python):",
+            f"  import duckdb; duckdb.sql(\"select * from read_parquet('{example}')\").show()",
+            "Spark SQL on the metastore (not while a build runs): README 'Reading the marts'",
         ]
     )

@@ -32,25 +32,26 @@ class AbusePlan:
     datacenter_ip0: int  # first ip index of the abusers' pool
 
 
+def _actor_days(actor_days: int, days: int, rng: np.random.Generator) -> np.ndarray:
+    """(actors, days) bool: as few actors as needed to cover `actor_days`, each on random days."""
+    n = math.ceil(actor_days / days) if actor_days else 0
+    active = np.zeros((n, days), dtype=bool)
+    for i in range(n):
+        active[i, rng.choice(days, min(days, max(1, actor_days - i * days)), replace=False)] = True
+    return active
+
+
 def plan_abuse(cfg: GeneratorConfig, popularity: np.ndarray, n_ips: int, rng: np.random.Generator) -> AbusePlan:
     a = cfg.abuse
     total = cfg.n_events * a.share
     days = cfg.days
     # bots: a working shift of 4..12 h at one view per interval
     bot_per_day = 8 * 3600 / a.bot_interval_seconds
-    bot_days_total = math.ceil(total * a.bot_fraction / bot_per_day) if a.share > 0 else 0
-    n_bots = math.ceil(bot_days_total / days) if bot_days_total else 0
-    bot_days = np.zeros((n_bots, days), dtype=bool)
-    for i in range(n_bots):
-        k = min(days, max(1, bot_days_total - i * days))
-        bot_days[i, rng.choice(days, k, replace=False)] = True
+    bot_days = _actor_days(math.ceil(total * a.bot_fraction / bot_per_day) if a.share > 0 else 0, days, rng)
+    n_bots = len(bot_days)
     farm_per_day = a.farm_accounts * a.farm_target_vods * 4
-    farm_days_total = math.ceil(total * a.farm_fraction / farm_per_day) if a.share > 0 else 0
-    n_farms = math.ceil(farm_days_total / days) if farm_days_total else 0
-    farm_days = np.zeros((n_farms, days), dtype=bool)
-    for i in range(n_farms):
-        k = min(days, max(1, farm_days_total - i * days))
-        farm_days[i, rng.choice(days, k, replace=False)] = True
+    farm_days = _actor_days(math.ceil(total * a.farm_fraction / farm_per_day) if a.share > 0 else 0, days, rng)
+    n_farms = len(farm_days)
     loop_total = total * max(0.0, 1 - a.bot_fraction - a.farm_fraction)
     loop_days_total = math.ceil(loop_total / np.mean(a.loop_replays)) if a.share > 0 else 0
     loop_days = np.bincount(rng.integers(0, days, loop_days_total), minlength=days)

@@ -108,7 +108,7 @@ def make_streamers(cfg: GeneratorConfig, rng: np.random.Generator) -> Streamers:
     )
 
 
-def _community_sampler(st: Streamers) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+def community_sampler(st: Streamers) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """Per community: member streamers and their cumulative popularity."""
     n_comm = len(COMMUNITIES)
     members = [np.flatnonzero(st.community == c) for c in range(n_comm)]
@@ -121,7 +121,7 @@ def _community_sampler(st: Streamers) -> tuple[np.ndarray, list[np.ndarray], lis
 
 def sample_in_community(rng: np.random.Generator, st: Streamers, community: np.ndarray, sampler=None) -> np.ndarray:
     """One streamer per entry of `community`, by popularity within it."""
-    _, members, cums = sampler or _community_sampler(st)
+    _, members, cums = sampler or community_sampler(st)
     out = np.empty(len(community), dtype=np.int64)
     for c, (m, cum) in enumerate(zip(members, cums, strict=True)):
         idx = np.flatnonzero(community == c)
@@ -138,7 +138,7 @@ def sample_in_community(rng: np.random.Generator, st: Streamers, community: np.n
 def make_users(cfg: GeneratorConfig, st: Streamers, rng: np.random.Generator) -> Users:
     n, days = cfg.users, cfg.days
     community = rng.choice(len(COMMUNITIES), n)
-    sampler = _community_sampler(st)
+    sampler = community_sampler(st)
     n_favs = np.clip(rng.poisson(3.0, n) + 1, 1, N_FAVS)
     favs = np.full((n, N_FAVS), -1, dtype=np.int64)
     for j in range(N_FAVS):

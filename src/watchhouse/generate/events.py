@@ -46,7 +46,6 @@ def watch_seconds(rng: np.random.Generator, vods: Vods, vod: np.ndarray, patienc
 
 def vod_views(
     rng: np.random.Generator,
-    day: int,
     day_start: int,
     users: np.ndarray,
     st: Streamers,

@@ -92,73 +92,76 @@ def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels) -> 
         w.write(table, to_arrow(table, df))
 
 
-def _write_events(table, w, cols, day, cfg, rng, labels) -> pa.Table:
+def _write_events(table, w, cols, day, cfg, rng, labels) -> None:
     df = to_frame(table, cols)
     df, lab = corrupt_events(df, table, cfg.bad_row_share, cfg.end_date, rng)
     labels += lab
     w.write(table, to_arrow(table, df), day=day)
 
 
-def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
-    """Write a full landing folder for `cfg` under `out` and return a manifest."""
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    rng = np.random.default_rng(cfg.seed)
-    st = cat.make_streamers(cfg, rng)
-    bc = cat.make_broadcasts(cfg, st, rng)
-    vods = cat.make_vods(cfg, st, bc, rng)
-    us = cat.make_users(cfg, st, rng)
-    n_ips = 2 * cfg.users
-    plan = ab.plan_abuse(cfg, st.popularity, n_ips, rng)
-    n_users = cfg.users + plan.n_extra_users
-    start = cat.epoch(cfg.start_date)
-    extra_created = start - rng.integers(3600, 20 * cat.DAY, plan.n_extra_users)
-    us_all = {
-        "created_at": np.concatenate([us.created_at, extra_created]),
-        "country": np.concatenate([us.country, rng.choice(8, plan.n_extra_users)]),
-    }
-    ids = Ids(n_users, len(st.popularity), len(vods.streamer), len(bc.streamer), plan.datacenter_ip0 + 3)
-    follows = cat.make_follows(cfg, us, rng)
-    w = LandingWriter(out)
-    labels: list[tuple[str, str, str | None]] = []
-    _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels)
+class _World:
+    """Everything that exists before the first event day, plus the writers."""
 
-    keys = ev.vod_keys(vods)
-    sampler = cat._community_sampler(st)
-    fans = ev.fans_index(us, len(st.popularity))
-    data_end = cat.epoch(cfg.end_date) + cat.DAY
-    in_window = bc.started_at >= start
-    per_pop = cfg.live_share * cfg.n_events / max(float(st.popularity[bc.streamer[in_window]].sum()), 1e-9)
-    spill: dict[str, np.ndarray] | None = None
-    abuse_rows: list[pa.Table] = []
-    days = range(cfg.days)
-    for d in tqdm(days, desc="generating days", unit="day", disable=not progress):
+    def __init__(self, cfg: GeneratorConfig, out: Path) -> None:
+        self.cfg = cfg
+        self.rng = rng = np.random.default_rng(cfg.seed)
+        self.st = cat.make_streamers(cfg, rng)
+        self.bc = cat.make_broadcasts(cfg, self.st, rng)
+        self.vods = cat.make_vods(cfg, self.st, self.bc, rng)
+        self.us = cat.make_users(cfg, self.st, rng)
+        self.plan = ab.plan_abuse(cfg, self.st.popularity, 2 * cfg.users, rng)
+        self.start = cat.epoch(cfg.start_date)
+        self.data_end = cat.epoch(cfg.end_date) + cat.DAY
+        n_extra = self.plan.n_extra_users
+        self.users_table = {
+            "created_at": np.concatenate([self.us.created_at, self.start - rng.integers(3600, 20 * cat.DAY, n_extra)]),
+            "country": np.concatenate([self.us.country, rng.choice(8, n_extra)]),
+        }
+        n_ips = self.plan.datacenter_ip0 + 3
+        self.ids = Ids(
+            cfg.users + n_extra, len(self.st.popularity), len(self.vods.streamer), len(self.bc.streamer), n_ips
+        )
+        self.follows = cat.make_follows(cfg, self.us, rng)
+        self.keys = ev.vod_keys(self.vods)
+        self.sampler = cat.community_sampler(self.st)
+        self.fans = ev.fans_index(self.us, len(self.st.popularity))
+        in_window = self.bc.started_at >= self.start
+        live_pop = float(self.st.popularity[self.bc.streamer[in_window]].sum())
+        self.live_per_popularity = cfg.live_share * cfg.n_events / max(live_pop, 1e-9)
+        self.writer = LandingWriter(out)
+        self.labels: list[tuple[str, str, str | None]] = []
+        self.abuse_rows: list[pa.Table] = []
+        self.live_spill: dict[str, np.ndarray] | None = None
+
+    def write_vod_views(self, d: int) -> None:
+        """Day d's normal and abusive VOD views, in slices of at most chunk_rows expected views."""
+        cfg, rng, us = self.cfg, self.rng, self.us
         day = cfg.start_date + dt.timedelta(days=d)
-        day_start = start + d * cat.DAY
+        day_start = self.start + d * cat.DAY
         active = np.flatnonzero((us.first_day <= d) & (us.last_day >= d) & (rng.random(cfg.users) < us.active_p))
         weight = np.cumsum(1.0 + us.views_lam[active])
-        n_slices = max(1, int(np.ceil(weight[-1] / cfg.chunk_rows))) if len(active) else 1
-        bounds = np.searchsorted(weight, np.linspace(0, weight[-1] if len(active) else 0, n_slices + 1)[1:-1])
+        total = weight[-1] if len(active) else 0.0
+        n_slices = max(1, int(np.ceil(total / cfg.chunk_rows)))
+        bounds = np.searchsorted(weight, np.linspace(0, total, n_slices + 1)[1:-1])
         seq = 0
         for part, users in enumerate(np.split(active, bounds)):
-            v = ev.vod_views(rng, d, day_start, users, st, us, vods, keys, sampler)
+            v = ev.vod_views(rng, day_start, users, self.st, us, self.vods, self.keys, self.sampler)
             v["kind"] = np.full(len(v["user"]), -1)
             if part == n_slices - 1:
-                a = ab.abuse_views(cfg, plan, d, day_start, vods, np.flatnonzero(us.active_p > 0), us.home_ip, rng)
+                a = ab.abuse_views(cfg, self.plan, d, day_start, self.vods, np.arange(cfg.users), us.home_ip, rng)
                 a["client"] = np.zeros(len(a["user"]), dtype=np.int64)
                 a["surface"] = np.full(len(a["user"]), 2)
                 v = {k: np.concatenate([v[k], a[k]]) for k in v}
             order = np.argsort(v["started_at"], kind="stable")
             v = {k: x[order] for k, x in v.items()}
-            n = len(order)
-            event_ids = pa.array([f"e{day:%Y%m%d}{i:08d}" for i in range(seq, seq + n)])
-            seq += n
+            event_ids = pa.array([f"e{day:%Y%m%d}{i:08d}" for i in range(seq, seq + len(order))])
+            seq += len(order)
             is_abuse = v["kind"] >= 0
-            abuse_rows.append(
+            self.abuse_rows.append(
                 pa.table({"event_id": event_ids.filter(pa.array(is_abuse)),
                           "abuse_kind": take(pa.array(ab.KINDS), v["kind"][is_abuse])})
             )  # fmt: skip
+            ids = self.ids
             cols = {
                 "event_id": event_ids,
                 "user_id": take(ids.user, v["user"]),
@@ -169,19 +172,24 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
                 "ip_hash": take(ids.ip, v["ip"]),
                 "surface": take(ids.surface, v["surface"]),
                 "_clean": ~is_abuse,
-                "_duration": vods.duration[v["vod"]],
+                "_duration": self.vods.duration[v["vod"]],
             }
-            _write_events(c.WATCH_EVENTS, w, cols, day, cfg, rng, labels)
+            _write_events(c.WATCH_EVENTS, self.writer, cols, day, cfg, rng, self.labels)
 
+    def write_live_views(self, d: int) -> None:
+        """Live views joined on day d (views of late broadcasts that cross midnight spill over)."""
+        day = self.cfg.start_date + dt.timedelta(days=d)
+        day_start = self.start + d * cat.DAY
+        bc = self.bc
         todays = np.flatnonzero((bc.started_at >= day_start) & (bc.started_at < day_start + cat.DAY))
-        lv = ev.live_views(rng, todays, bc, st, us, fans, per_pop, data_end)
-        if spill is not None:
-            lv = {k: np.concatenate([spill[k], lv[k]]) for k in lv}
+        lv = ev.live_views(self.rng, todays, bc, self.st, self.us, self.fans, self.live_per_popularity, self.data_end)
+        if self.live_spill is not None:
+            lv = {k: np.concatenate([self.live_spill[k], lv[k]]) for k in lv}
         today = lv["joined_at"] < day_start + cat.DAY
-        spill = {k: x[~today] for k, x in lv.items()}
-        lv = {k: x[today] for k, x in lv.items()}
-        order = np.argsort(lv["joined_at"], kind="stable")
-        lv = {k: x[order] for k, x in lv.items()}
+        self.live_spill = {k: x[~today] for k, x in lv.items()}
+        order = np.argsort(lv["joined_at"][today], kind="stable")
+        lv = {k: x[today][order] for k, x in lv.items()}
+        ids = self.ids
         cols = {
             "event_id": pa.array([f"l{day:%Y%m%d}{i:08d}" for i in range(len(order))]),
             "user_id": take(ids.user, lv["user"]),
@@ -192,18 +200,33 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
             "ip_hash": take(ids.ip, lv["ip"]),
             "_clean": np.ones(len(order), dtype=bool),
         }
-        _write_events(c.LIVE_WATCH_EVENTS, w, cols, day, cfg, rng, labels)
+        _write_events(c.LIVE_WATCH_EVENTS, self.writer, cols, day, self.cfg, self.rng, self.labels)
 
-    w.write(c.ABUSE_LABELS, pa.concat_tables(abuse_rows))
+
+def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
+    """Write a full landing folder for `cfg` under `out` and return a manifest."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    world = _World(cfg, out)
+    _write_entities(
+        cfg, world.writer, world.ids, world.st, world.users_table, world.bc, world.vods, world.follows,
+        world.rng, world.labels,
+    )  # fmt: skip
+    for d in tqdm(range(cfg.days), desc="generating days", unit="day", disable=not progress):
+        world.write_vod_views(d)
+        world.write_live_views(d)
+    w = world.writer
+    w.write(c.ABUSE_LABELS, pa.concat_tables(world.abuse_rows))
     side = out / GENERATOR_DIR
     side.mkdir(parents=True, exist_ok=True)
-    viol = pd.DataFrame(labels, columns=["table_name", "reason", "row_key"])
+    viol = pd.DataFrame(world.labels, columns=["table_name", "reason", "row_key"])
     viol.to_parquet(side / "contract_violations.parquet", index=False)
     manifest = {
         "config": json.loads(json.dumps(asdict(cfg), default=str)),
         "rows": w.rows,
         "contract_violations": len(viol),
-        "abuse_views": int(sum(t.num_rows for t in abuse_rows)),
+        "abuse_views": int(sum(t.num_rows for t in world.abuse_rows)),
     }
     (side / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
