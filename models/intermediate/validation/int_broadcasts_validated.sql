@@ -3,8 +3,7 @@ with broadcasts as (
 ),
 
 streamers as (
-    select streamer_id from {{ ref('int_streamers_validated') }}
-    where quarantine_reason is null
+    select streamer_id from {{ ref('int_streamers_accepted') }}
 ),
 
 prechecked as (

@@ -3,13 +3,11 @@ with follows as (
 ),
 
 users as (
-    select user_id from {{ ref('int_users_validated') }}
-    where quarantine_reason is null
+    select user_id from {{ ref('int_users_accepted') }}
 ),
 
 streamers as (
-    select streamer_id from {{ ref('int_streamers_validated') }}
-    where quarantine_reason is null
+    select streamer_id from {{ ref('int_streamers_accepted') }}
 ),
 
 prechecked as (

@@ -3,13 +3,11 @@ with events as (
 ),
 
 users as (
-    select user_id from {{ ref('int_users_validated') }}
-    where quarantine_reason is null
+    select user_id from {{ ref('int_users_accepted') }}
 ),
 
 broadcasts as (
-    select broadcast_id from {{ ref('int_broadcasts_validated') }}
-    where quarantine_reason is null
+    select broadcast_id from {{ ref('int_broadcasts_accepted') }}
 ),
 
 prechecked as (

@@ -3,13 +3,11 @@ with vods as (
 ),
 
 streamers as (
-    select streamer_id from {{ ref('int_streamers_validated') }}
-    where quarantine_reason is null
+    select streamer_id from {{ ref('int_streamers_accepted') }}
 ),
 
 broadcasts as (
-    select broadcast_id from {{ ref('int_broadcasts_validated') }}
-    where quarantine_reason is null
+    select broadcast_id from {{ ref('int_broadcasts_accepted') }}
 ),
 
 vod_types as (

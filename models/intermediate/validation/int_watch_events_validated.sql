@@ -3,16 +3,14 @@ with events as (
 ),
 
 users as (
-    select user_id from {{ ref('int_users_validated') }}
-    where quarantine_reason is null
+    select user_id from {{ ref('int_users_accepted') }}
 ),
 
 vods as (
     select
         vod_id,
         duration_seconds
-    from {{ ref('int_vods_validated') }}
-    where quarantine_reason is null
+    from {{ ref('int_vods_accepted') }}
 ),
 
 prechecked as (
