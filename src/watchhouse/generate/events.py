@@ -33,6 +33,17 @@ def pick_vods(
     return np.where(count > 0, idx, -1)
 
 
+def _occurrence(user: np.ndarray, vod: np.ndarray, n_vods: int) -> np.ndarray:
+    """0 for the first (user, vod) pair in array order, 1 for the second, ..."""
+    key = user.astype(np.int64) * (n_vods + 1) + vod
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.r_[0, np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1]
+    out = np.empty(len(key), dtype=np.int64)
+    out[order] = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
+    return out
+
+
 def watch_seconds(rng: np.random.Generator, vods: Vods, vod: np.ndarray, patience: np.ndarray) -> np.ndarray:
     ratio = np.empty(len(vod))
     vtype = vods.vod_type[vod]
@@ -69,8 +80,13 @@ def vod_views(
     t0 = day_start + rng.choice(24, len(users), p=_HOUR_P) * 3600 + rng.integers(0, 3600, len(users))
     t0_view = np.repeat(t0, nv)
     vod = pick_vods(rng, vods, keys, streamer, t0_view, us.recency[user])
+    # a viewer rarely opens the same VOD more than twice a day: a third pick explores
+    # another streamer instead, and what still repeats is dropped
+    again = _occurrence(user, vod, len(vods.streamer)) >= 2
+    streamer[again] = sample_in_community(rng, st, comm[again], sampler)
+    vod[again] = pick_vods(rng, vods, keys, streamer[again], t0_view[again], us.recency[user[again]])
     watched = np.zeros(n)
-    ok = vod >= 0
+    ok = (vod >= 0) & (_occurrence(user, vod, len(vods.streamer)) < 2)
     watched[ok] = watch_seconds(rng, vods, vod[ok], us.patience[user[ok]])
     # views of a session follow each other: start = session start + what came before
     step = watched + rng.exponential(90.0, n)

@@ -1,0 +1,57 @@
+-- One row per flagged view: its primary abuse kind and, in words, every signal it raised.
+with signals as (
+    select * from {{ ref('int_views_abuse_signals') }}
+),
+
+flagged as (
+    select
+        event_id,
+        user_id,
+        vod_id,
+        streamer_id,
+        ip_hash,
+        started_at,
+        watched_seconds,
+        batch_date,
+        case
+            when is_bot_signal then 'bot'
+            when is_farm_signal then 'view_farm'
+            when is_loop_signal then 'replay_loop'
+            else 'overlong_watch'
+        end as abuse_kind,
+        concat_ws(
+            '; ',
+            case
+                when is_bot_signal
+                    then format_string(
+                        'bot: %d views that day, %.0f%% under %ds, gap CV %.2f',
+                        user_day_views, 100 * short_share, {{ var('abuse_bot_short_seconds') }}, gap_cv
+                    )
+            end,
+            case
+                when is_farm_signal
+                    then format_string(
+                        'view_farm: %d accounts on one IP hash, %d views of this VOD that day',
+                        ip_accounts, ip_vod_views
+                    )
+            end,
+            case
+                when is_loop_signal
+                    then format_string('replay_loop: %d views of this VOD by this user that day', replays)
+            end,
+            case
+                when is_overlong_signal
+                    then format_string(
+                        'overlong_watch: watched %.0fs of a %.0fs VOD', watched_seconds, duration_seconds
+                    )
+            end
+        ) as reasons,
+        cast(is_bot_signal as int)
+        + cast(is_farm_signal as int)
+        + cast(is_loop_signal as int)
+        + cast(is_overlong_signal as int) as signal_count
+    from signals
+    where is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal
+)
+
+select * from flagged
