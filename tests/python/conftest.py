@@ -41,3 +41,19 @@ def shared_data() -> Path:
             "set WATCHHOUSE_SHARED_DATA to its data/ folder"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """A tiny generated landing folder and one `watchhouse build` of it, shared by the e2e modules."""
+    from e2e import build, run_watchhouse
+
+    landing = tmp_path_factory.mktemp("landing")
+    done = run_watchhouse(
+        "generate", "--out", str(landing), "--users", "800", "--days", "4", "--seed", "3", "--quiet",
+        landing=landing, home=landing,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    home = tmp_path_factory.mktemp("home")
+    first = build(landing, home)
+    return landing, home, first

@@ -11,24 +11,11 @@ import pandas as pd
 import pytest
 
 import handmade
-from e2e import build, mart, run_results, run_watchhouse
+from e2e import build, mart, run_results
 
 pytestmark = pytest.mark.e2e
 
 END = "2026-11-20"
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    landing = tmp_path_factory.mktemp("landing")
-    done = run_watchhouse(
-        "generate", "--out", str(landing), "--users", "800", "--days", "4", "--seed", "3", "--quiet",
-        landing=landing, home=landing,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    home = tmp_path_factory.mktemp("home")
-    first = build(landing, home)
-    return landing, home, first
 
 
 def _landing_count(landing, table: str) -> int:
