@@ -72,6 +72,17 @@ def _cmd_where(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_abuse_report(args: argparse.Namespace) -> int:
+    from watchhouse.quality.abuse_eval import report
+    from watchhouse.runner import Paths
+
+    paths = Paths.from_env()
+    if not (paths.landing / "abuse_labels").is_dir():
+        raise UserError(f"{paths.landing} has no abuse_labels: only generated data carries ground truth")
+    print(report(paths.landing, paths.marts()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="watchhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -101,6 +112,9 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")
     d.add_argument("--as-of", default=None)
     d.set_defaults(func=_cmd_docs)
+
+    ar = sub.add_parser("abuse-report", help="precision/recall of abuse_flags against abuse_labels (generated data)")
+    ar.set_defaults(func=_cmd_abuse_report)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

@@ -109,7 +109,8 @@ def build(as_of: str | None = None, select: str | None = None, target: str | Non
         f"watchhouse: building batch {info.as_of} (landing {info.first_date}..{info.horizon_date}) "
         f"from {paths.landing} into {paths.home}"
     )
-    args = ["build"] + (["--select", select] if select else [])
+    # a partial build runs only the tests whose parents are all selected (not stale neighbours')
+    args = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
     rc = dbt(args, paths, info.as_vars(), target)
     if rc != 0:
         print(

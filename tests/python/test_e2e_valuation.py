@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from e2e import mart
+from watchhouse.quality.abuse_eval import abuse_scores
 
 pytestmark = pytest.mark.e2e
 
@@ -74,15 +75,3 @@ def test_abuse_filter_precision_and_recall_on_default_generator(generated):
     scored = abuse_scores(flags, labels)
     assert scored["overall"]["precision"] >= 0.95
     assert scored["overall"]["recall"] >= 0.90
-
-
-def abuse_scores(flags: pd.DataFrame, labels: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Precision of each flagged kind and recall of each labelled kind, plus overall."""
-    flagged, labelled = set(flags.event_id), set(labels.event_id)
-    out = {"overall": {"precision": len(flagged & labelled) / max(len(flagged), 1),
-                       "recall": len(flagged & labelled) / max(len(labelled), 1)}}  # fmt: skip
-    for kind in sorted(set(labels.abuse_kind)):
-        mine = set(labels[labels.abuse_kind == kind].event_id)
-        got = set(flags[flags.abuse_kind == kind].event_id)
-        out[kind] = {"precision": len(got & mine) / max(len(got), 1), "recall": len(flagged & mine) / len(mine)}
-    return out

@@ -1,0 +1,1 @@
+"""Data-quality helpers: scoring the abuse filter, (later) the GE runner."""
