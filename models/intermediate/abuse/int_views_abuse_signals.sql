@@ -94,6 +94,13 @@ signals_joined as (
             views.user_id = user_vod_days.user_id
             and views.vod_id = user_vod_days.vod_id
             and views.view_date = user_vod_days.view_date
+),
+
+flags_combined as (
+    select
+        *,
+        is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal as is_flagged
+    from signals_joined
 )
 
-select * from signals_joined
+select * from flags_combined

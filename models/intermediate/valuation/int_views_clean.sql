@@ -21,7 +21,7 @@ clean as (
         surface,
         batch_date
     from signals
-    where not (is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal)
+    where not is_flagged
 )
 
 select * from clean

@@ -51,7 +51,7 @@ flagged as (
         + cast(is_loop_signal as int)
         + cast(is_overlong_signal as int) as signal_count
     from signals
-    where is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal
+    where is_flagged
 )
 
 select * from flagged

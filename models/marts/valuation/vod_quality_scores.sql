@@ -17,7 +17,7 @@ raw_counted as (
     select
         vod_id,
         count(*) as raw_views,
-        count_if(is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal) as flagged_views
+        count_if(is_flagged) as flagged_views
     from signals
     group by vod_id
 ),
