@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -56,7 +57,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from watchhouse.runner import build
 
-    return build(as_of=args.as_of, select=args.select, target=args.target)
+    extra = {}
+    if args.vars:
+        try:
+            extra = json.loads(args.vars)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"--vars {args.vars!r} is not JSON ({exc.msg}); use e.g. '{{\"quality_abuse_share\": [0, 0.3]}}'"
+            ) from None
+        if not isinstance(extra, dict):
+            raise UserError(f"--vars must be a JSON object of dbt vars, got {args.vars!r}")
+    return build(as_of=args.as_of, select=args.select, target=args.target, extra_vars=extra)
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
@@ -107,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--as-of", default=None, help="batch date (default $WATCHHOUSE_AS_OF, else last complete day)")
     b.add_argument("--select", default=None, help="dbt selection (default: everything)")
     b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
+    b.add_argument("--vars", default=None, help="extra dbt vars as a JSON object, e.g. thresholds")
     b.set_defaults(func=_cmd_build)
 
     d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")

@@ -99,7 +99,9 @@ def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None
     return subprocess.run(cmd, env=dbt_env(paths), cwd=paths.home).returncode
 
 
-def build(as_of: str | None = None, select: str | None = None, target: str | None = None) -> int:
+def build(
+    as_of: str | None = None, select: str | None = None, target: str | None = None, extra_vars: dict | None = None
+) -> int:
     paths = Paths.from_env()
     check_java()
     info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
@@ -111,12 +113,36 @@ def build(as_of: str | None = None, select: str | None = None, target: str | Non
     )
     # a partial build runs only the tests whose parents are all selected (not stale neighbours')
     args = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
-    rc = dbt(args, paths, info.as_vars(), target)
+    forbidden = set(extra_vars or {}) & set(info.as_vars())
+    if forbidden:
+        raise UserError(f"--vars may not set {', '.join(sorted(forbidden))}: the batch comes from the landing data")
+    rc = dbt(args, paths, {**info.as_vars(), **(extra_vars or {})}, target)
     if rc != 0:
         print(
             f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
         )
+        for line in failing_quality_checks(paths, info.as_of.isoformat()):
+            print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
     return rc
+
+
+def failing_quality_checks(paths: Paths, batch: str) -> list[str]:
+    """The failed checks of the latest data-quality run for `batch`, read from the mart's Parquet."""
+    import duckdb
+
+    folder = paths.marts() / "data_quality_results"
+    if not any(folder.glob("*.parquet")):
+        return []
+    rows = duckdb.execute(
+        f"""with runs as (select * from read_parquet('{folder}/*.parquet') where cast(batch_date as varchar) = ?)
+            select suite, check_name, column_name, observed_value, unexpected_count from runs
+            where run_at = (select max(run_at) from runs) and not success order by suite, column_name""",
+        [batch],
+    ).fetchall()
+    return [
+        f"{suite}.{check}({column}) observed={observed} unexpected={unexpected}"
+        for suite, check, column, observed, unexpected in rows
+    ]
 
 
 def docs(as_of: str | None = None) -> int:
@@ -137,6 +163,7 @@ def where() -> str:
             f"marts (Parquet, one folder per mart): {marts}",
             f"  {', '.join(names) or '(none yet: run make build)'}",
             f"dbt docs: {paths.home / 'docs' / 'index.html'}",
+            f"GE Data Docs: {paths.home / 'ge' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}",
             f"dashboard: {paths.home / 'dashboard' / 'index.html'} (arrives with the dashboard issue)",
             "query a mart with DuckDB, no Spark needed (.venv/bin/python):",
             f"  import duckdb; duckdb.sql(\"select * from read_parquet('{example}')\").show()",

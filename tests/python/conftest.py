@@ -46,7 +46,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory):
     """A tiny generated landing folder and one `watchhouse build` of it, shared by the e2e modules."""
-    from e2e import build, run_watchhouse
+    from e2e import TINY_VARS, build, run_watchhouse
 
     landing = tmp_path_factory.mktemp("landing")
     done = run_watchhouse(
@@ -55,5 +55,5 @@ def generated(tmp_path_factory):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     home = tmp_path_factory.mktemp("home")
-    first = build(landing, home)
+    first = build(landing, home, extra_vars=TINY_VARS)
     return landing, home, first

@@ -1,0 +1,40 @@
+"""Great Expectations inside `make build`: results appended to data_quality_results,
+Data Docs written, and a deliberately broken batch failing loudly with its checks named."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e import mart, run_watchhouse
+from watchhouse.generate.config import AbuseConfig, GeneratorConfig
+from watchhouse.generate.platform import generate
+
+pytestmark = pytest.mark.e2e
+SUITES = {"vod_quality_scores", "view_valuations", "watch_time_concentration", "batch_health"}
+
+
+def test_checkpoint_results_and_data_docs_after_build(generated):
+    _, home, _ = generated
+    results = mart(home, "data_quality_results")
+    latest = results[results.run_at == results.run_at.max()]
+    assert set(latest.suite) == SUITES
+    assert latest.success.all(), latest[~latest.success]
+    # reconciliation raw = clean + flagged + quarantined is a recorded number, and it is zero
+    gap = latest[(latest.suite == "batch_health") & (latest.column_name == "reconciliation_gap")]
+    assert gap.observed_number.tolist() == [0.0]
+    assert (home / "ge" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    # history: the fixture's module reruns append, never replace
+    assert results.run_id.nunique() >= 1 and len(results) == len(latest) * results.run_id.nunique()
+
+
+def test_a_bot_attack_batch_fails_the_build_and_names_the_check(tmp_path):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    attack = AbuseConfig(share=0.45, bot_fraction=0.8, farm_fraction=0.1)
+    generate(GeneratorConfig(users=1500, days=2, seed=5, abuse=attack), landing, progress=False)
+    done = run_watchhouse("build", landing=landing, home=home)
+    assert done.returncode != 0
+    assert "data-quality check failed: batch_health.expect_column_values_to_be_between(abuse_share)" in done.stderr
+    # the run's marts stay readable for diagnosis
+    assert len(mart(home, "vod_quality_scores")) > 0
+    failed = mart(home, "data_quality_results")
+    assert not failed[failed.column_name == "abuse_share"].success.any()
