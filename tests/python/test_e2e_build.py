@@ -119,6 +119,10 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
         row = recon[recon.landing_table == table]
         assert row.raw_rows.sum() == len(in_batch), table
         assert row.accepted_rows.sum() == sum(1 for r in in_batch if r[1] is None), table
+    # every in-batch watch event ends in exactly one of quarantine, abuse_flags, view_valuations
+    ends = [mart(home, m) for m in ("quarantine_watch_events", "abuse_flags", "view_valuations")]
+    assert sum(len(f) for f in ends) == sum(1 for _, reason in expected["watch_events"] if reason != "after_batch")
+    assert set(ends[1].event_id) == {"e11"}  # 150 s of a 30 s clip: accepted by the contract, flagged overlong
 
 
 KEYS = {

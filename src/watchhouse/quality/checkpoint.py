@@ -79,6 +79,13 @@ def run_suites(
         if module.FRAME not in frames:
             raise ValueError(f"suite {module.SUITE} wants frame {module.FRAME!r}; frames are {sorted(frames)}")
         frame = frames[module.FRAME]
+        if frame.empty:
+            # below the frame's minimum volume nothing can be judged: recorded as skipped, not run
+            rows += [
+                _skipped_row(run_id, run_at, as_of, module.SUITE, expectation, docs)
+                for expectation in module.expectations(params)
+            ]
+            continue
         batch_def = source.add_dataframe_asset(module.SUITE).add_batch_definition_whole_dataframe("batch")
         suite = context.suites.add_or_update(
             gx.ExpectationSuite(name=module.SUITE, expectations=module.expectations(params))
@@ -115,6 +122,24 @@ def run_suites(
                     }
                 )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def _skipped_row(run_id, run_at, as_of, suite: str, expectation, docs: Path) -> dict:
+    config = expectation.configuration
+    return {
+        "run_id": run_id,
+        "run_at": run_at,
+        "batch_date": as_of,
+        "suite": suite,
+        "check_name": config.type,
+        "column_name": config.kwargs.get("column") or config.kwargs.get("column_A"),
+        "success": True,
+        "observed_value": json.dumps("skipped: no rows meet the frame's minimum volume"),
+        "observed_number": None,
+        "unexpected_count": None,
+        "element_count": 0,
+        "data_docs_path": str(docs),
+    }
 
 
 def previous_batch_metrics(history: pd.DataFrame | None, as_of: dt.date) -> dict[str, float]:
