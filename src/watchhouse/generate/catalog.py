@@ -22,6 +22,7 @@ from watchhouse.generate.config import (
 
 DAY = 86_400
 N_FAVS = 8  # favourite-streamer slots per user (padded with -1)
+STREAMER_CENTRIC_MIN_REPEAT = 0.6  # repeat_p of streamer-centric users is in [0.6, 0.9); others < 0.35
 
 
 def epoch(day: dt.date) -> int:
@@ -153,7 +154,7 @@ def make_users(cfg: GeneratorConfig, st: Streamers, rng: np.random.Generator) ->
     favs = np.take_along_axis(favs, np.argsort(favs < 0, axis=1, kind="stable"), axis=1)
     # streamer-centric users (mostly re-watch favourites) vs category-centric
     streamer_centric = rng.random(n) < 0.55
-    repeat_p = np.where(streamer_centric, rng.uniform(0.6, 0.9, n), rng.uniform(0.1, 0.35, n))
+    repeat_p = np.where(streamer_centric, rng.uniform(STREAMER_CENTRIC_MIN_REPEAT, 0.9, n), rng.uniform(0.1, 0.35, n))
     # lifetimes: most users are there from the start and stay (Twitch 100k spans)
     first = np.where(rng.random(n) < 0.7, 0, rng.integers(0, days, n))
     span_left = days - 1 - first

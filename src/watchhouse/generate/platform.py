@@ -21,11 +21,13 @@ from watchhouse import contract as c
 from watchhouse.generate import abuse as ab
 from watchhouse.generate import catalog as cat
 from watchhouse.generate import events as ev
-from watchhouse.generate.config import CATEGORIES, CLIENTS, COUNTRIES, SURFACES, GeneratorConfig
+from watchhouse.generate.catalog import STREAMER_CENTRIC_MIN_REPEAT
+from watchhouse.generate.config import CATEGORIES, CLIENTS, COMMUNITIES, COUNTRIES, SURFACES, GeneratorConfig
 from watchhouse.generate.corrupt import bad_entity_rows, corrupt_events
 from watchhouse.generate.writer import LandingWriter, id_pool, take, to_arrow, to_frame, ts
 
 GENERATOR_DIR = "_generator"  # side outputs only the generator knows (not part of the contract)
+COMMUNITY_NAMES = tuple(COMMUNITIES)
 
 
 class Ids:
@@ -203,6 +205,25 @@ class _World:
         _write_events(c.LIVE_WATCH_EVENTS, self.writer, cols, day, self.cfg, self.rng, self.labels)
 
 
+def _write_ground_truth(world: _World, side: Path) -> None:
+    """What the generator planted and the pipeline must rediscover: each user's community,
+    viewing style (streamer- vs category-centric) and favourites; each streamer's community."""
+    us, ids = world.us, world.ids
+    n = len(us.community)
+    favs = [[ids.streamer[int(s)].as_py() for s in row if s >= 0] for row in us.favs]
+    pd.DataFrame({
+        "user_id": ids.user.slice(0, n).to_pylist(),
+        "community": np.asarray(COMMUNITY_NAMES)[us.community],
+        "is_streamer_centric": us.repeat_p >= STREAMER_CENTRIC_MIN_REPEAT,
+        "repeat_p": us.repeat_p,
+        "favourite_streamers": favs,
+    }).to_parquet(side / "users.parquet", index=False)  # fmt: skip
+    pd.DataFrame({
+        "streamer_id": ids.streamer.to_pylist(),
+        "community": np.asarray(COMMUNITY_NAMES)[world.st.community],
+    }).to_parquet(side / "streamers.parquet", index=False)  # fmt: skip
+
+
 def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     """Write a full landing folder for `cfg` under `out` and return a manifest."""
     out = Path(out)
@@ -222,6 +243,7 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     side.mkdir(parents=True, exist_ok=True)
     viol = pd.DataFrame(world.labels, columns=["table_name", "reason", "row_key"])
     viol.to_parquet(side / "contract_violations.parquet", index=False)
+    _write_ground_truth(world, side)
     manifest = {
         "config": json.loads(json.dumps(asdict(cfg), default=str)),
         "rows": w.rows,
