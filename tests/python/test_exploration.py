@@ -10,6 +10,7 @@ from watchhouse.recs.exploration import (
     EXPLORATION_TYPES,
     beta_inverse_cdf_table,
     exploration_candidates,
+    posterior_history,
     thompson_rank,
     type_posteriors,
 )
@@ -164,3 +165,22 @@ def test_candidates_ignore_history_from_later_batches(spark):
     assert sorted(plain.collect()) == sorted(with_later.collect())
     means = {r["exploration_type"]: r["posterior_mean"] for r in plain.collect()}
     assert means == {"co_viewed": 0.5, "similar_users": 1 / 3}
+
+
+def test_posterior_history_reports_allocation_up_to_the_batch(spark):
+    schema = HISTORY_SCHEMA + ", is_shown boolean"
+    rows = [(D1, "a", "s1", "co_viewed", 1, True), (D1, "a", "s2", "similar_users", 2, True)]
+    rows += [(D1, "b", "s4", "co_viewed", 1, True), (D1, "b", "s8", "co_viewed", 3, False)]
+    rows += [(D3, "a", "s6", "fresh_popular_vod", 1, True)]  # a later batch, left by an earlier run
+    candidates = spark.createDataFrame(rows, schema)
+    history = posterior_history(candidates, _daily(spark), as_of=D2, list_size=2).toPandas()
+    assert sorted(history.batch_date.astype(str).unique()) == [str(D1)]
+    at_d1 = history.set_index("exploration_type")
+    assert at_d1.shown_slots.to_dict() == {
+        "co_viewed": 2,
+        "similar_users": 1,
+        "rising_in_category": 0,
+        "fresh_popular_vod": 0,
+    }
+    assert at_d1.slot_share["co_viewed"] == pytest.approx(2 / 3)
+    assert at_d1.slot_share.sum() == pytest.approx(1.0)

@@ -21,7 +21,8 @@ streamers as (
 ),
 
 explorers as (
-    select distinct user_id from preferred where watched_seconds > 0
+    select distinct user_id from preferred
+    where watched_seconds > 0
 ),
 
 known as (
@@ -134,18 +135,26 @@ fresh_vod_viewers as (
         count(distinct views.user_id) as viewers
     from {{ ref('int_views_clean') }} as views
     inner join {{ ref('int_vods_accepted') }} as vods on views.vod_id = vods.vod_id
-    where vods.created_at >= cast(date_sub({{ as_of_date() }}, {{ var('exploration_fresh_vod_days') }} - 1) as timestamp)
+    where
+        vods.created_at >= cast(date_sub({{ as_of_date() }}, {{ var('exploration_fresh_vod_days') }} - 1) as timestamp)
     group by views.streamer_id, views.vod_id
 ),
 
 fresh_streamers as (
+    -- enough of the top for every user to keep exploration_candidates_per_type after
+    -- removing the streamers they already know
     select
         streamer_id,
-        max(viewers) as fresh_viewers
-    from fresh_vod_viewers
-    group by streamer_id
-    order by fresh_viewers desc, streamer_id
-    limit {{ var('exploration_candidates_per_type') }} * 5
+        fresh_viewers
+    from (
+        select
+            streamer_id,
+            max(viewers) as fresh_viewers,
+            row_number() over (order by max(viewers) desc, streamer_id asc) as fresh_rank
+        from fresh_vod_viewers
+        group by streamer_id
+    ) as ranked
+    where fresh_rank <= 5 * {{ var('exploration_candidates_per_type') }}
 ),
 
 fresh_popular_vod as (
@@ -168,7 +177,7 @@ all_types as (
     select * from fresh_popular_vod
 ),
 
-unknown as (
+unexplored as (
     select all_types.*
     from all_types
     inner join explorers on all_types.user_id = explorers.user_id
@@ -180,9 +189,9 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by user_id, exploration_type order by type_score desc, streamer_id
+            partition by user_id, exploration_type order by type_score desc, streamer_id asc
         ) as type_rank
-    from unknown
+    from unexplored
 )
 
 select

@@ -41,8 +41,8 @@ live_daily as (
         user_id,
         streamer_id,
         watch_date,
-        count(*) as live_views,
-        cast(sum(live_seconds) as double) as live_seconds
+        cast(sum(live_seconds) as double) as live_seconds,
+        count(*) as live_views
     from live_capped
     group by user_id, streamer_id, watch_date
 ),

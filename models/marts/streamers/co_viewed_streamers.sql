@@ -12,7 +12,7 @@ with capped as (
         select
             user_id,
             streamer_id,
-            row_number() over (partition by user_id order by preference_score desc, streamer_id) as watched_rank
+            row_number() over (partition by user_id order by preference_score desc, streamer_id asc) as watched_rank
         from {{ ref('user_preferred_streamers') }}
         where watched_seconds > 0
     ) as ranked
@@ -20,7 +20,7 @@ with capped as (
 ),
 
 audience as (
-    select count(distinct user_id) as users from capped
+    select count(distinct user_id) as audience_users from capped
 ),
 
 viewers as (
@@ -51,8 +51,8 @@ measured as (
         va.viewers as streamer_viewers,
         vb.viewers as co_streamer_viewers,
         pairs.co_viewers / (va.viewers + vb.viewers - pairs.co_viewers) as jaccard,
-        pairs.co_viewers * audience.users / (va.viewers * vb.viewers) as lift,
-        ln(pairs.co_viewers * audience.users / (va.viewers * vb.viewers)) as pmi
+        pairs.co_viewers * audience.audience_users / (va.viewers * vb.viewers) as lift,
+        ln(pairs.co_viewers * audience.audience_users / (va.viewers * vb.viewers)) as pmi
     from pairs
     inner join viewers as va on pairs.streamer_id = va.streamer_id
     inner join viewers as vb on pairs.co_streamer_id = vb.streamer_id
@@ -63,7 +63,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by streamer_id order by jaccard desc, co_viewers desc, co_streamer_id
+            partition by streamer_id order by jaccard desc, co_viewers desc, co_streamer_id asc
         ) as rank
     from measured
 )

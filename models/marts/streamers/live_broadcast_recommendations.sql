@@ -39,7 +39,7 @@ live as (
         broadcasts.started_at,
         broadcasts.ended_at is null or broadcasts.ended_at >= window_bounds.window_end as is_live_at_batch_end,
         row_number() over (
-            partition by broadcasts.streamer_id order by broadcasts.started_at desc, broadcasts.broadcast_id
+            partition by broadcasts.streamer_id order by broadcasts.started_at desc, broadcasts.broadcast_id asc
         ) as streamer_pick
     from {{ ref('int_broadcasts_accepted') }} as broadcasts
     cross join window_bounds
@@ -93,11 +93,11 @@ ranked as (
         live.streamer_id,
         candidates.recommendation_source,
         candidates.score,
-        row_number() over (
-            partition by candidates.user_id order by candidates.score desc, live.broadcast_id
-        ) as rank,
         live.started_at as broadcast_started_at,
-        live.is_live_at_batch_end
+        live.is_live_at_batch_end,
+        row_number() over (
+            partition by candidates.user_id order by candidates.score desc, live.broadcast_id asc
+        ) as rank
     from candidates
     inner join live on candidates.streamer_id = live.streamer_id and live.streamer_pick = 1
 )

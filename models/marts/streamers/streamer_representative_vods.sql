@@ -55,7 +55,7 @@ deduplicated as (
         *,
         row_number() over (
             partition by streamer_id, coalesce(broadcast_id, vod_id)
-            order by representative_score desc, vod_id
+            order by representative_score desc, vod_id asc
         ) as broadcast_pick
     from scored
 ),
@@ -63,7 +63,7 @@ deduplicated as (
 ranked as (
     select
         *,
-        row_number() over (partition by streamer_id order by representative_score desc, vod_id) as rank
+        row_number() over (partition by streamer_id order by representative_score desc, vod_id asc) as rank
     from deduplicated
     where broadcast_pick <= {{ var('representative_max_per_broadcast') }}
 )

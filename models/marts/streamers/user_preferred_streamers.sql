@@ -39,13 +39,13 @@ watched as (
 
 pairs as (
     select
+        watched.last_watched_date,
         coalesce(watched.user_id, follows.user_id) as user_id,
         coalesce(watched.streamer_id, follows.streamer_id) as streamer_id,
         coalesce(watched.watched_seconds, 0) as watched_seconds,
         coalesce(watched.vod_views, 0) as vod_views,
         coalesce(watched.live_views, 0) as live_views,
         coalesce(watched.active_days, 0) as active_days,
-        watched.last_watched_date,
         coalesce(watched.decayed_watch_minutes, 0) as decayed_watch_minutes,
         coalesce(watched.decayed_active_days, 0) as decayed_active_days,
         follows.user_id is not null as is_followed
@@ -61,7 +61,7 @@ scored as (
         + {{ var('preference_frequency_weight') }} * ln(1 + decayed_active_days)
         + case when is_followed then {{ var('preference_follow_weight') }} else 0 end as preference_score,
         row_number() over (
-            partition by user_id order by vod_views + live_views desc, watched_seconds desc, streamer_id
+            partition by user_id order by vod_views + live_views desc, watched_seconds desc, streamer_id asc
         ) as visit_rank
     from pairs
 ),
@@ -82,7 +82,7 @@ final as (
         scored.streamer_id,
         scored.preference_score,
         row_number() over (
-            partition by scored.user_id order by scored.preference_score desc, scored.streamer_id
+            partition by scored.user_id order by scored.preference_score desc, scored.streamer_id asc
         ) as preference_rank,
         scored.watched_seconds,
         scored.vod_views,

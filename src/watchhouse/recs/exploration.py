@@ -235,11 +235,18 @@ def exploration_candidates(
 
 
 def posterior_history(
-    candidates: DataFrame, daily: DataFrame, list_size: int, prior: tuple[float, float] = (1.0, 1.0)
+    candidates: DataFrame,
+    daily: DataFrame,
+    as_of: dt.date,
+    list_size: int,
+    prior: tuple[float, float] = (1.0, 1.0),
 ) -> DataFrame:
-    """Per batch in `candidates` and exploration type: the outcomes observed in the
-    batch, the posterior it was ranked with, and the slots of shown lists the type
-    won (shown_slots, slot_share): the allocation over batches, ready to plot."""
+    """Per batch up to `as_of` in `candidates` and exploration type: the outcomes
+    observed in the batch, the posterior it was ranked with, and the slots of shown
+    lists the type won (shown_slots, slot_share): the allocation over batches, ready
+    to plot. Partitions after `as_of` (left by an earlier run) are not shown."""
+    candidates = candidates.where(F.col("batch_date") <= F.lit(as_of))
+    daily = daily.where(F.col("watch_date") <= F.lit(as_of))
     dates = sorted(r[0] for r in candidates.select("batch_date").distinct().collect())
     posteriors = type_posteriors(candidates, daily, dates, list_size, prior)
     shown = (
@@ -254,7 +261,7 @@ def posterior_history(
             "exploration_type",
             "trials",
             "successes",
-            (F.col("successes") / F.col("trials")).alias("success_rate"),
+            F.when(F.col("trials") > 0, F.col("successes") / F.col("trials")).alias("success_rate"),
             "cumulative_trials",
             "cumulative_successes",
             "alpha",
