@@ -15,13 +15,15 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 DEMO_USERS ?= 20000
 DEMO_DAYS ?= 14
 DEMO_SEED ?= 7
+DEMO_BATCHES ?= 4
 
-.PHONY: help setup demo build docs test lint format generate clean
+.PHONY: help setup demo build backfill docs test lint format generate clean
 
 help:
 	@echo "make demo   - set up .venv, generate demo data, run the whole pipeline (make build)"
 	@echo "make test   - set up .venv, run every test (pytest incl. dbt build + dbt tests, sqlfluff, ruff)"
 	@echo "make build  - the pipeline on WATCHHOUSE_LANDING into WATCHHOUSE_HOME (batch: WATCHHOUSE_AS_OF)"
+	@echo "make backfill FROM=D1 [TO=D2] - the pipeline for every batch D1..D2 in order"
 	@echo "make docs   - dbt docs generate into WATCHHOUSE_HOME/docs"
 	@echo "make lint   - sqlfluff + ruff only"
 
@@ -48,10 +50,19 @@ build: setup
 	$(BIN)/watchhouse docs
 	@$(BIN)/watchhouse where
 
+# batches FROM..TO in order (default TO: the last complete day), e.g. make backfill FROM=2026-11-17
+backfill: setup
+	@test -n "$(FROM)" || { echo "error: make backfill needs FROM=YYYY-MM-DD (and optionally TO=YYYY-MM-DD)"; exit 1; }
+	$(BIN)/watchhouse backfill --from $(FROM) $(if $(TO),--to $(TO))
+
 docs: setup
 	$(BIN)/watchhouse docs
 
-demo: generate build
+# the demo replays the last DEMO_BATCHES daily runs, so lists of DEMO_BATCHES - 1 batches are scored
+demo: generate
+	$(BIN)/watchhouse backfill --last $(DEMO_BATCHES)
+	$(BIN)/watchhouse docs
+	@$(BIN)/watchhouse where
 
 lint: setup
 	$(BIN)/ruff check .

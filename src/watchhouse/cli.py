@@ -54,20 +54,32 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extra_vars(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        extra = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"--vars {text!r} is not JSON ({exc.msg}); use e.g. '{{\"quality_abuse_share\": [0, 0.3]}}'"
+        ) from None
+    if not isinstance(extra, dict):
+        raise UserError(f"--vars must be a JSON object of dbt vars, got {text!r}")
+    return extra
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from watchhouse.runner import build
 
-    extra = {}
-    if args.vars:
-        try:
-            extra = json.loads(args.vars)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"--vars {args.vars!r} is not JSON ({exc.msg}); use e.g. '{{\"quality_abuse_share\": [0, 0.3]}}'"
-            ) from None
-        if not isinstance(extra, dict):
-            raise UserError(f"--vars must be a JSON object of dbt vars, got {args.vars!r}")
-    return build(as_of=args.as_of, select=args.select, target=args.target, extra_vars=extra)
+    return build(as_of=args.as_of, select=args.select, target=args.target, extra_vars=_extra_vars(args.vars))
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from watchhouse.runner import backfill
+
+    return backfill(
+        start=args.start, end=args.end, last=args.last, target=args.target, extra_vars=_extra_vars(args.vars)
+    )
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
@@ -120,6 +132,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     b.add_argument("--vars", default=None, help="extra dbt vars as a JSON object, e.g. thresholds")
     b.set_defaults(func=_cmd_build)
+
+    bf = sub.add_parser("backfill", help="build every batch of a date range in order (daily runs, replayed)")
+    bf.add_argument("--from", dest="start", type=_date, default=None, help="first batch YYYY-MM-DD")
+    bf.add_argument("--to", dest="end", type=_date, default=None, help="last batch (default: the default batch)")
+    bf.add_argument("--last", type=_positive, default=None, help="instead of --from: this many batches up to --to")
+    bf.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
+    bf.add_argument("--vars", default=None, help="extra dbt vars as a JSON object")
+    bf.set_defaults(func=_cmd_backfill)
 
     d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")
     d.add_argument("--as-of", default=None)

@@ -9,6 +9,7 @@ Environment (all optional, documented in the README):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -124,6 +125,45 @@ def build(
         for line in failing_quality_checks(paths, info.as_of.isoformat()):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
     return rc
+
+
+def backfill(
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    last: int | None = None,
+    target: str | None = None,
+    extra_vars: dict | None = None,
+) -> int:
+    """`build` for every batch from `start` to `end` (default: the default batch), in date
+    order, as the daily runs would have: each batch appends its partitions and scores the
+    lists of the batch before. Stops at the first failing batch and says which."""
+    paths = Paths.from_env()
+    info = inspect_landing(paths.landing, as_of=end or os.environ.get("WATCHHOUSE_AS_OF"))
+    end = info.as_of
+    if (start is None) == (last is None):
+        raise UserError("backfill needs either --from DATE or --last N (e.g. --from 2026-11-17 or --last 4)")
+    if start is None:
+        if last < 1:
+            raise UserError(f"--last {last}: give a positive number of batches")
+        start = end - dt.timedelta(days=last - 1)
+    if start > end:
+        raise UserError(f"--from {start} is after --to {end}; give an earlier --from")
+    if start < info.first_date:
+        raise UserError(
+            f"--from {start} is before the landing data begins ({info.first_date}); use {info.first_date} or later"
+        )
+    days = (end - start).days + 1
+    for i in range(days):
+        batch = start + dt.timedelta(days=i)
+        print(f"watchhouse: backfill batch {i + 1}/{days}: {batch}")
+        rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars)
+        if rc != 0:
+            print(
+                f"watchhouse: backfill stopped at batch {batch} (exit {rc}); batches before it are built",
+                file=sys.stderr,
+            )
+            return rc
+    return 0
 
 
 def failing_quality_checks(paths: Paths, batch: str) -> list[str]:

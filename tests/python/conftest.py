@@ -4,6 +4,7 @@ here ever holds a metastore that dbt needs)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -57,3 +58,30 @@ def generated(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     first = build(landing, home, extra_vars=TINY_VARS)
     return landing, home, first
+
+
+@pytest.fixture(scope="session")
+def batches(generated):
+    """Daily runs replayed on the generated landing after its first build: `watchhouse backfill`
+    of 11-18 and 11-19, then 11-20 (each run scores the lists of the day before), then 11-20
+    rebuilt. Returns (landing, home, snapshots): marts read after 11-19, after 11-20, and after
+    the rebuild of 11-20."""
+    from e2e import TINY_VARS, build, mart, run_watchhouse
+
+    landing, home, _ = generated
+    done = run_watchhouse(
+        "backfill", "--from", "2026-11-18", "--to", "2026-11-19", "--vars", json.dumps(TINY_VARS),
+        landing=landing, home=home,
+    )  # fmt: skip
+    assert done.returncode == 0, f"backfill failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    names = (
+        "landing_reconciliation", "quarantine_summary", "recommendation_lists", "streamer_exploration_candidates",
+        "live_broadcast_recommendations", "exploration_type_posteriors", "offline_eval_metrics",
+        "offline_eval_intervals",
+    )  # fmt: skip
+    snapshots = {"2026-11-19": {name: mart(home, name) for name in names}}
+    build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
+    snapshots["2026-11-20"] = {name: mart(home, name) for name in names}
+    build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
+    snapshots["rebuilt"] = {name: mart(home, name) for name in names}
+    return landing, home, snapshots

@@ -61,3 +61,29 @@ def test_old_java_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
     with pytest.raises(runner.UserError, match="is Java 11; Spark 4 needs Java 17"):
         runner.check_java()
+
+
+@pytest.fixture(scope="module")
+def small_landing(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small_landing")
+    assert main(["generate", "--out", str(out), "--users", "60", "--days", "3", "--quiet"]) == 0
+    return out  # events 2026-11-18 .. 2026-11-20
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["backfill", "--from", "2026-11-20", "--to", "2026-11-19"], "--from 2026-11-20 is after --to 2026-11-19"),
+        (["backfill", "--from", "2026-11-01"], "is before the landing data begins (2026-11-18); use 2026-11-18"),
+        (["backfill"], "backfill needs either --from DATE or --last N"),
+        (["backfill", "--from", "2026-11-19", "--last", "2"], "backfill needs either --from DATE or --last N"),
+        (["backfill", "--last", "2", "--vars", "[1]"], "--vars must be a JSON object"),
+    ],
+)
+def test_backfill_refuses_a_range_it_cannot_build(argv, message, small_landing, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WATCHHOUSE_LANDING", str(small_landing))
+    monkeypatch.setenv("WATCHHOUSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WATCHHOUSE_AS_OF", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

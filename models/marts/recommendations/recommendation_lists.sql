@@ -10,12 +10,46 @@
 {#- Every recommender's top-K lists for the batch, one partition per batch:
     a rerun of batch D replaces D's partition and leaves other batches alone. -#}
 
-with popularity as (
-    select * from {{ ref('rec_popularity') }}
-),
-
-all_models as (
-    select * from popularity
+with all_models as (
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_popularity') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_rewatch') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_preferred_newest') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_streamer_marts') }}
 ),
 
 final as (
@@ -24,8 +58,8 @@ final as (
         user_id,
         item_id,
         item_type,
-        rank,
-        score,
+        cast(rank as int) as rank,
+        cast(score as double) as score,
         batch_date
     from all_models
     where batch_date = {{ as_of_date() }}

@@ -12,6 +12,7 @@ catalogue: item_type, catalogue_size, audience (users behind engaged_users)
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -67,13 +68,8 @@ def per_user_metrics(lists: DataFrame, relevance: DataFrame, ks: tuple[int, ...]
         F.sum(F.when(F.col("hit") == 1, F.col("is_repeat").cast("int")).otherwise(0)).alias("hits_repeat"),
     )
     # ideal binary DCG for n relevant items: sum_{j <= min(k, n)} 1 / log2(j + 1)
-    top = max(ks)
-    ideal = spark.range(1, top + 1).select(
-        F.col("id").cast("int").alias("n"),
-        F.sum(1 / _log2(F.col("id")))
-        .over(Window.orderBy("id").rowsBetween(Window.unboundedPreceding, 0))
-        .alias("ideal_dcg"),
-    )
+    ideal_dcg = [sum(1 / math.log2(j + 1) for j in range(1, n + 1)) for n in range(1, max(ks) + 1)]
+    ideal = spark.createDataFrame(list(enumerate(ideal_dcg, start=1)), "n int, ideal_dcg double")
     return (
         per_user.join(rel, ["user_id", "item_type"])
         .join(ideal_graded, ["user_id", "item_type", "k"])

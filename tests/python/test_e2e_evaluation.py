@@ -1,0 +1,104 @@
+"""The offline simulation after replayed daily runs (conftest `batches`): lists of D scored
+on D + 1, recomputed here from the marts with the pure metric functions."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from watchhouse.eval import metrics as m
+
+pytestmark = pytest.mark.e2e
+LIST_BATCH, NEXT = "2026-11-19", "2026-11-20"
+
+
+def test_every_list_batch_before_the_last_is_scored_for_every_model(batches):
+    _, _, snap = batches
+    metrics = snap[NEXT]["offline_eval_metrics"]
+    lists = snap[NEXT]["recommendation_lists"]
+    assert sorted(metrics.batch_date.astype(str).unique()) == ["2026-11-18", LIST_BATCH]
+    for batch in ("2026-11-18", LIST_BATCH):
+        models = set(lists[lists.batch_date.astype(str) == batch].model_name)
+        scored = metrics[metrics.batch_date.astype(str) == batch]
+        assert set(scored.model_name) == models
+        assert set(scored.k) == {1, 5, 10, 20, 50}
+    assert {"popularity", "rewatch", "preferred_newest", "co_view", "exploration_thompson", "live_copreference"} <= set(
+        metrics.model_name
+    )
+    assert (metrics.eval_date.astype(str) > metrics.batch_date.astype(str)).all()
+
+
+def test_popularity_metrics_equal_a_recomputation_with_the_pure_functions(batches):
+    _, home, snap = batches
+    lists = snap[NEXT]["recommendation_lists"]
+    lists = lists[(lists.model_name == "popularity") & (lists.batch_date.astype(str) == LIST_BATCH)]
+    folder = home / "warehouse" / "marts.db" / "view_valuations"
+    views = duckdb.sql(
+        f"""select user_id, vod_id, max(view_value) as gain from read_parquet('{folder}/**/*.parquet')
+            where cast(started_at as date) = date '{NEXT}' group by user_id, vod_id"""
+    ).df()
+    gains = {u: dict(zip(g.vod_id, g.gain, strict=True)) for u, g in views.groupby("user_id")}
+    ranked = {u: g.sort_values("rank").item_id.tolist() for u, g in lists.groupby("user_id")}
+    users = [u for u in ranked if u in gains]
+    row = snap[NEXT]["offline_eval_metrics"]
+    row = row[(row.model_name == "popularity") & (row.batch_date.astype(str) == LIST_BATCH) & (row.k == 10)].iloc[0]
+    assert row.users_evaluated == len(users) > 20
+    expected = {
+        "hit_rate": m.hit_rate_at_k,
+        "precision": m.precision_at_k,
+        "recall": m.recall_at_k,
+        "map": m.average_precision_at_k,
+        "ndcg": m.binary_ndcg_at_k,
+        "mrr": m.reciprocal_rank_at_k,
+    }
+    for name, fn in expected.items():
+        value = sum(fn(ranked[u], set(gains[u]), 10) for u in users) / len(users)
+        assert row[name] == pytest.approx(value), name
+    graded = sum(m.ndcg_at_k(ranked[u], {i: max(g, 1e-6) for i, g in gains[u].items()}, 10) for u in users)
+    assert row.ndcg_graded == pytest.approx(graded / len(users))
+    assert row.coverage == pytest.approx(10 / row_catalogue(home, "vod"))
+
+
+def row_catalogue(home, item_type: str) -> int:
+    folder = home / "warehouse" / "intermediate.db" / "int_eval_items"
+    return duckdb.sql(
+        f"select count(*) from read_parquet('{folder}/**/*.parquet') where item_type = '{item_type}'"
+    ).fetchone()[0]
+
+
+def test_intervals_bracket_the_estimates_and_the_baseline_difference(batches):
+    _, _, snap = batches
+    intervals = snap[NEXT]["offline_eval_intervals"]
+    metrics = snap[NEXT]["offline_eval_metrics"]
+    merged = intervals.merge(metrics, on=["model_name", "batch_date", "k"], suffixes=("", "_mart"))
+    for name in ("hit_rate", "ndcg", "map", "mrr"):
+        part = merged[merged.metric == name]
+        assert (part.estimate - part[name]).abs().max() < 1e-9, name
+    assert (intervals.ci_low <= intervals.estimate + 1e-12).all()
+    assert (intervals.estimate <= intervals.ci_high + 1e-12).all()
+    base = intervals[intervals.model_name == "popularity"]
+    assert (base.diff_vs_baseline == 0).all() and (base.diff_ci_low == 0).all() and (base.diff_ci_high == 0).all()
+    others = intervals[intervals.model_name != "popularity"].dropna(subset=["diff_vs_baseline"])
+    assert len(others) > 0 and (others.diff_ci_low <= others.diff_ci_high).all()
+
+
+def test_no_list_for_a_batch_holds_an_item_that_first_exists_the_day_after(batches):
+    landing, _, snap = batches
+    lists = snap[NEXT]["recommendation_lists"]
+    lists = lists[lists.batch_date.astype(str) == LIST_BATCH]
+    born = pd.concat(
+        [
+            pd.read_parquet(landing / "vods", columns=["vod_id", "created_at"])
+            .rename(columns={"vod_id": "item_id"})
+            .assign(item_type="vod"),
+            pd.read_parquet(landing / "broadcasts", columns=["broadcast_id", "started_at"])
+            .rename(columns={"broadcast_id": "item_id", "started_at": "created_at"})
+            .assign(item_type="broadcast"),
+        ]
+    )
+    born = born.dropna().sort_values("created_at").drop_duplicates(["item_type", "item_id"])
+    next_day_only = born[born.created_at >= pd.Timestamp(NEXT, tz="UTC")]
+    assert len(next_day_only) > 0  # the generator publishes VODs and starts broadcasts every day
+    leaked = lists.merge(next_day_only, on=["item_type", "item_id"])
+    assert leaked.empty, leaked.head()
