@@ -2,7 +2,7 @@
     is partitioned, else the date of its timestamp when that timestamp is
     plausible, else (null or impossible timestamp) the batch being built. -#}
 {% macro batch_date_of(timestamp_column, table_name) %}
-    {%- if table_name not in landing_tables() -%}
+    {%- if table_name not in landing_tables() + optional_landing_tables() -%}
         {{ exceptions.raise_compiler_error("batch_date_of: unknown landing table " ~ table_name) }}
     {%- endif -%}
     coalesce(

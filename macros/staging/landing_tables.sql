@@ -2,3 +2,8 @@
 {% macro landing_tables() %}
     {{ return(['streamers', 'users', 'vods', 'watch_events', 'broadcasts', 'live_watch_events', 'follows']) }}
 {% endmacro %}
+
+{#- The optional landing tables (read only when present: var landing_optional_tables). -#}
+{% macro optional_landing_tables() %}
+    {{ return(['abuse_labels', 'recommendations_served']) }}
+{% endmacro %}

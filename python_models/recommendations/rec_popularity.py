@@ -8,7 +8,7 @@ def model(dbt, session):
     from watchhouse.recs.popularity import popularity_lists
 
     return popularity_lists(
-        views=dbt.ref("int_watch_events_accepted"),
+        views=dbt.ref("int_views_clean"),
         users=dbt.ref("int_users_accepted"),
         as_of=dt.date.fromisoformat(dbt.config.get("as_of")),
         k=int(dbt.config.get("list_size")),

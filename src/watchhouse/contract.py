@@ -130,7 +130,22 @@ TABLES: tuple[LandingTable, ...] = (
     LIVE_WATCH_EVENTS,
     FOLLOWS,
 )
-OPTIONAL_TABLES: tuple[LandingTable, ...] = (ABUSE_LABELS,)
+RECOMMENDATIONS_SERVED = LandingTable(
+    "recommendations_served",
+    _schema(
+        ("served_at", TS),
+        ("model_name", pa.string()),
+        ("user_id", pa.string()),
+        ("item_type", pa.string()),
+        ("item_id", pa.string()),
+        ("rank", pa.int64()),
+    ),
+    key=("model_name", "user_id", "served_at", "rank"),
+    dated_by="served_at",
+    required=False,
+)
+
+OPTIONAL_TABLES: tuple[LandingTable, ...] = (ABUSE_LABELS, RECOMMENDATIONS_SERVED)
 BY_NAME = {t.name: t for t in TABLES + OPTIONAL_TABLES}
 
 VOD_TYPES = ("replay", "highlight", "clip", "shortform", "upload")

@@ -47,6 +47,8 @@ def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
         return pa.types.is_timestamp(actual) or pa.types.is_date(actual)
     if pa.types.is_floating(expected):
         return pa.types.is_floating(actual) or pa.types.is_integer(actual) or pa.types.is_decimal(actual)
+    if pa.types.is_integer(expected):
+        return pa.types.is_integer(actual)
     if pa.types.is_string(expected):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual) or pa.types.is_dictionary(actual)
     return actual.equals(expected)
@@ -145,7 +147,7 @@ def inspect_landing(root: Path, as_of: str | dt.date | None = None) -> LandingIn
     optional = []
     for t in c.OPTIONAL_TABLES:
         if (root / t.name).is_dir() and _files(root / t.name):
-            check_table(root, t, notices)
+            partitioned[t.name] = check_table(root, t, notices)
             optional.append(t.name)
     days = _calendar(root, partitioned["watch_events"])
     if not days:

@@ -47,7 +47,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory):
     """A tiny generated landing folder and one `watchhouse build` of it, shared by the e2e modules."""
-    from e2e import TINY_VARS, build, run_watchhouse
+    from e2e import TINY_VARS, build, plant_served_lists, run_watchhouse
 
     landing = tmp_path_factory.mktemp("landing")
     done = run_watchhouse(
@@ -55,6 +55,7 @@ def generated(tmp_path_factory):
         landing=landing, home=landing,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    plant_served_lists(landing)  # an external recommender's lists, scored like ours (test_e2e_evaluation)
     home = tmp_path_factory.mktemp("home")
     first = build(landing, home, extra_vars=TINY_VARS)
     return landing, home, first

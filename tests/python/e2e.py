@@ -17,9 +17,10 @@ WATCHHOUSE = str(Path(sys.executable).with_name("watchhouse"))
 
 
 # The tiny generated landing of the e2e fixture carries one bot day and one farm day in ~3,000 views a
-# day (the generator plants abuse in whole actor-days), so its abuse share is ~20%: the GE band is
-# widened for it, and only for it (test_e2e_quality shows the default band failing a heavy batch).
-TINY_VARS = {"quality_abuse_share": [0, 0.4]}
+# day (the generator plants abuse in whole actor-days), so its abuse share is ~20% and jumps by ~0.2
+# from one day to the next: the GE band and the day-to-day change limit are widened for it, and only
+# for it (test_e2e_quality shows the default band failing a heavy batch).
+TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3}
 
 
 def run_watchhouse(*args: str, landing: Path, home: Path, as_of: str | None = None) -> subprocess.CompletedProcess:
@@ -50,3 +51,66 @@ def mart(home: Path, name: str) -> pd.DataFrame:
 def run_results(home: Path) -> dict[str, dict]:
     data = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
     return {r["unique_id"]: r for r in data["results"]}
+
+
+SERVED_BATCH = "2026-11-19"
+
+
+def plant_served_lists(landing: Path, users: int = 6) -> dict:
+    """Write an external `recommendations_served` table into a generated landing: for users
+    who watched exactly one VOD (created before the batch) on the next day, a list served on
+    SERVED_BATCH with a miss at rank 1 and that VOD at rank 3 (ranks as served: 1, 3, 4).
+    Plus three broken rows. Returns the users, and the reasons the broken rows must get."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from watchhouse import contract
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    rows = con.execute(
+        f"""
+        with bad as (select row_key from read_parquet('{landing}/_generator/contract_violations.parquet')),
+        abusive as (select event_id from read_parquet('{landing}/abuse_labels/**/*.parquet')),
+        vods as (select vod_id, min(created_at) as created_at from read_parquet('{landing}/vods/**/*.parquet')
+                 group by vod_id),
+        next_day as (
+            select w.* from read_parquet('{landing}/watch_events/**/*.parquet', hive_partitioning = true) as w
+            where cast(w.started_at as date) = date '{SERVED_BATCH}' + interval 1 day
+        ),
+        per_user as (
+            select user_id, min(vod_id) as vod_id, count(distinct vod_id) as vods,
+                   count_if(event_id in (select row_key from bad) or event_id in (select event_id from abusive)) as odd
+            from next_day group by user_id
+        )
+        select p.user_id, p.vod_id
+        from per_user as p join vods using (vod_id)
+        join (select user_id, min(created_at) as joined from read_parquet('{landing}/users/**/*.parquet')
+              group by user_id) as u using (user_id)
+        where p.vods = 1 and p.odd = 0 and vods.created_at < timestamp '{SERVED_BATCH}'
+              and u.joined < timestamp '{SERVED_BATCH}'
+              and p.user_id like 'u%' and p.user_id not like 'u_missing%'
+        order by p.user_id limit {users}
+        """
+    ).fetchall()
+    miss = con.execute(
+        f"select min(vod_id) from read_parquet('{landing}/vods/**/*.parquet') where created_at < timestamp '2026-11-01'"
+    ).fetchone()[0]
+    served_at = pd.Timestamp(f"{SERVED_BATCH} 12:00", tz="UTC")
+    table = []
+    for user, hit in rows:
+        table += [(served_at, "handmade", user, "vod", miss, 1), (served_at, "handmade", user, "vod", hit, 3)]
+        table.append((served_at, "handmade", user, "vod", miss + "x" if hit == miss else hit + "_none", 4))
+    first = rows[0][0]
+    broken = [
+        (served_at, "handmade", first, "vod", miss, 0, "invalid_rank"),
+        (served_at, "handmade", first, "clip", miss, 7, "unknown_item_type"),
+        (served_at + pd.Timedelta(minutes=1), "handmade", first, "vod", rows[1][1], 3, "duplicate_key"),
+    ]
+    table += [r[:6] for r in broken]
+    frame = pd.DataFrame(table, columns=["served_at", "model_name", "user_id", "item_type", "item_id", "rank"])
+    out = landing / "recommendations_served"
+    out.mkdir(exist_ok=True)
+    schema = contract.RECOMMENDATIONS_SERVED.schema
+    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), out / "part-0.parquet")
+    return {"users": [u for u, _ in rows], "broken": {r[6]: 1 for r in broken}, "unknown_item": len(rows)}

@@ -3,6 +3,8 @@ on D + 1, recomputed here from the marts with the pure metric functions."""
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import pandas as pd
 import pytest
@@ -102,3 +104,22 @@ def test_no_list_for_a_batch_holds_an_item_that_first_exists_the_day_after(batch
     assert len(next_day_only) > 0  # the generator publishes VODs and starts broadcasts every day
     leaked = lists.merge(next_day_only, on=["item_type", "item_id"])
     assert leaked.empty, leaked.head()
+
+
+def test_externally_served_lists_get_the_hand_computed_metrics(batches):
+    landing, _, snap = batches
+    served = pd.read_parquet(landing / "recommendations_served")
+    planted_users = served[served["rank"] == 3].user_id.nunique()
+    metrics = snap[NEXT]["offline_eval_metrics"]
+    metrics = metrics[(metrics.model_name == "served:handmade") & (metrics.batch_date.astype(str) == LIST_BATCH)]
+    by_k = metrics.set_index("k")
+    # every planted list: a miss at position 1, the one VOD the user watches the next day at position 2
+    assert by_k.loc[5, "users_evaluated"] == planted_users >= 3
+    assert by_k.loc[1, ["hit_rate", "precision", "map", "ndcg", "mrr"]].tolist() == [0.0] * 5
+    five = by_k.loc[5]
+    assert (five.hit_rate, five.precision, five.recall, five["map"], five.mrr) == (1.0, 0.2, 1.0, 0.5, 0.5)
+    assert five.ndcg == pytest.approx(1 / math.log2(3)) and five.ndcg_graded == pytest.approx(1 / math.log2(3))
+    quarantined = snap[NEXT]["quarantine_summary"]
+    quarantined = quarantined[quarantined.landing_table == "recommendations_served"]
+    counts = dict(zip(quarantined.quarantine_reason, quarantined.quarantined_rows, strict=True))
+    assert counts == {"invalid_rank": 1, "unknown_item_type": 1, "duplicate_key": 1, "unknown_item": planted_users}

@@ -1,4 +1,4 @@
-{%- set tables = landing_tables() -%}
+{%- set tables = landing_tables() + ['recommendations_served'] -%}
 
 with all_quarantined as (
     {% for table in tables %}

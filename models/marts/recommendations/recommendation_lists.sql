@@ -50,6 +50,16 @@ with all_models as (
         score,
         batch_date
     from {{ ref('rec_streamer_marts') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_served') }}
 ),
 
 final as (

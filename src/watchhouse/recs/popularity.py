@@ -27,7 +27,7 @@ def popularity_lists(
     (inclusive), served to every user with a view in the `audience_days`
     ending with `as_of`. Score = distinct viewers; ties broken by vod_id.
 
-    views: user_id, vod_id, started_at (accepted watch events).
+    views: user_id, vod_id, started_at (clean views: accepted, not flagged as abuse).
     users: user_id (accepted users).
     Returns one row per (user, item): LIST_COLUMNS.
     """

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ accepted_rows('int_recommendations_served_validated') }}

@@ -1,0 +1,1 @@
+{{ quarantined_rows('int_recommendations_served_validated') }}
