@@ -78,10 +78,15 @@ def plant_served_lists(landing: Path, users: int = 6) -> dict:
             select w.* from read_parquet('{landing}/watch_events/**/*.parquet', hive_partitioning = true) as w
             where cast(w.started_at as date) = date '{SERVED_BATCH}' + interval 1 day
         ),
+        odd as (
+            select event_id from next_day where event_id in (select row_key from bad where row_key is not null)
+            union all
+            select event_id from abusive
+        ),
         per_user as (
             select user_id, min(vod_id) as vod_id, count(distinct vod_id) as vods,
-                   count_if(event_id in (select row_key from bad) or event_id in (select event_id from abusive)) as odd
-            from next_day group by user_id
+                   count(odd.event_id) as odd
+            from next_day left join odd using (event_id) group by user_id
         )
         select p.user_id, p.vod_id
         from per_user as p join vods using (vod_id)
