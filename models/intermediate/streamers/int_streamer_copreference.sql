@@ -3,6 +3,7 @@
 -- the share of streamer_id's preferrers who also prefer co_streamer_id. Summed over a user's
 -- preferred streamers this is user-user collaborative filtering with overlap similarity,
 -- computed from the streamer side at a cost linear in users (each adds at most top_m^2 pairs).
+-- Only the copreference_top_n strongest co-streamers of each streamer are kept.
 with preferred as (
     select
         user_id,
@@ -28,13 +29,23 @@ pairs as (
     inner join preferred as b
         on a.user_id = b.user_id and a.streamer_id != b.streamer_id
     group by a.streamer_id, b.streamer_id
+),
+
+ranked as (
+    -- the copreference_top_n strongest per streamer: what exploration and live recommendations
+    -- join per user x preferred streamer stays bounded (a popular streamer co-occurs with thousands)
+    select
+        pairs.streamer_id,
+        pairs.co_streamer_id,
+        pairs.co_preferrers,
+        preferrers.preferrers,
+        pairs.co_preferrers / preferrers.preferrers as co_preference,
+        row_number() over (
+            partition by pairs.streamer_id order by pairs.co_preferrers desc, pairs.co_streamer_id asc
+        ) as co_rank
+    from pairs
+    inner join preferrers on pairs.streamer_id = preferrers.streamer_id
 )
 
-select
-    pairs.streamer_id,
-    pairs.co_streamer_id,
-    pairs.co_preferrers,
-    preferrers.preferrers,
-    pairs.co_preferrers / preferrers.preferrers as co_preference
-from pairs
-inner join preferrers on pairs.streamer_id = preferrers.streamer_id
+select * from ranked
+where co_rank <= {{ var('copreference_top_n') }}
