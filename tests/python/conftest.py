@@ -78,11 +78,15 @@ def batches(generated):
     names = (
         "landing_reconciliation", "quarantine_summary", "recommendation_lists", "streamer_exploration_candidates",
         "live_broadcast_recommendations", "exploration_type_posteriors", "offline_eval_metrics",
-        "offline_eval_intervals",
+        "offline_eval_intervals", "item2vec_embeddings", "model_runs",
     )  # fmt: skip
-    snapshots = {"2026-11-19": {name: mart(home, name) for name in names}}
+
+    def snapshot() -> dict:
+        return {**{name: mart(home, name) for name in names}, "ml_id_map": mart(home, "ml_id_map", "intermediate")}
+
+    snapshots = {"2026-11-19": snapshot()}
     build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
-    snapshots["2026-11-20"] = {name: mart(home, name) for name in names}
+    snapshots["2026-11-20"] = snapshot()
     build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
-    snapshots["rebuilt"] = {name: mart(home, name) for name in names}
+    snapshots["rebuilt"] = snapshot()
     return landing, home, snapshots

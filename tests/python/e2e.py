@@ -41,9 +41,9 @@ def build(
     return done
 
 
-def mart(home: Path, name: str) -> pd.DataFrame:
+def mart(home: Path, name: str, schema: str = "marts") -> pd.DataFrame:
     """A mart's current rows, read with DuckDB from its Parquet folder (as an analyst would)."""
-    folder = home / "warehouse" / "marts.db" / name
+    folder = home / "warehouse" / f"{schema}.db" / name
     assert folder.is_dir(), f"mart {name} missing at {folder}"
     return duckdb.sql(f"select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = true)").df()
 

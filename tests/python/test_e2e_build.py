@@ -86,8 +86,17 @@ def test_popularity_lists_match_independent_computation(generated):
     assert lists.user_id.nunique() == audience
 
 
+# run-time columns: when and how fast a run went, not what it computed
+RUN_TIME = {"run_id", "run_at", "started_at", "finished_at", "training_seconds", "scoring_latency_ms", "metrics_json",
+            "artifact_uri"}  # fmt: skip
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in frame.columns if c not in ("run_id", "run_at")]
+    cols = [c for c in frame.columns if c not in RUN_TIME]
+    frame = frame[cols].copy()
+    for c in cols:  # array columns (embeddings) compare as tuples
+        if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
+            frame[c] = frame[c].map(tuple)
     return frame[cols].sort_values(cols).reset_index(drop=True)
 
 

@@ -60,6 +60,56 @@ with all_models as (
         score,
         batch_date
     from {{ ref('rec_served') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_item2vec') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_two_tower') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_als') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_ranker') }}
+    union all
+    select
+        model_name,
+        user_id,
+        item_id,
+        item_type,
+        rank,
+        score,
+        batch_date
+    from {{ ref('rec_fusion') }}
 ),
 
 final as (

@@ -1,0 +1,16 @@
+"""ALS baseline lists (watchhouse.ml.jobs.als_job): Spark MLlib implicit ALS on clean watch."""
+
+
+def model(dbt, session):
+    from watchhouse.ml.jobs import entry
+
+    ml = entry.Settings.of(
+        dbt.config.get("as_of"), dbt.config.get("home"), dbt.config.get("ml_enabled"), dbt.config.get("ml_params")
+    )
+
+    views, vods, id_map = dbt.ref("view_valuations"), dbt.ref("int_vods_accepted"), dbt.ref("ml_id_map")
+    if not ml.enabled:
+        return entry.empty_lists(session)
+    from watchhouse.ml.jobs.als_job import train_and_list
+
+    return train_and_list(ml.load(session, views, vods, id_map))

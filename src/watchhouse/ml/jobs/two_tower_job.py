@@ -1,0 +1,111 @@
+"""Two-tower retrieval with the logQ sampling-bias correction (watchhouse.ml.two_tower),
+trained on clean views weighted by view_value, and its post-training dynamic int8
+copy (watchhouse.ml.quantize): two models, two registry runs, two lists."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pyspark.sql import DataFrame
+
+from watchhouse.ml import quantize, two_tower, validation
+from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, progress, register, seen_pairs, to_lists
+
+MODEL_NAME = "two_tower"
+INT8_NAME = "two_tower_int8"
+
+
+def item_features(batch: Batch) -> two_tower.ItemFeatures:
+    c = batch.catalogue
+    return two_tower.ItemFeatures(
+        streamer=c.streamer, category=c.category, vod_type=c.vod_type, duration_bucket=c.duration_bucket
+    )
+
+
+def context(histories: np.ndarray) -> np.ndarray:
+    """Dense user context: how full the history window is (new vs established viewers)."""
+    return ((histories >= 0).sum(axis=1, keepdims=True) / histories.shape[1]).astype(np.float32)
+
+
+def config(batch: Batch) -> two_tower.TwoTowerConfig:
+    p = batch.params
+    return two_tower.TwoTowerConfig(
+        dim=p.two_tower_dim,
+        history_len=p.history_items,
+        temperature=p.two_tower_temperature,
+        batch_size=p.two_tower_batch_size,
+        epochs=p.two_tower_epochs,
+        max_examples=p.max_training_rows,
+        max_seconds=p.max_seconds,
+        seed=p.seed,
+    )
+
+
+def _score_all(model, histories, ctx, active_rows, exclude, k):
+    """Every active user's top-k: user tower, item tower, one batched product."""
+    users = two_tower.user_embeddings(model, histories, ctx)
+    items = two_tower.item_embeddings(model)
+    return two_tower.top_k(users, items, k, exclude_rows=exclude[0], exclude_cols=exclude[1])
+
+
+def train_and_list(batch: Batch) -> DataFrame:
+    p = batch.params
+    cfg = config(batch)
+    users, flat, offsets = batch.train.user_sequences()
+    hist, targets, weights = two_tower.histories_from_sequences(
+        flat, offsets, batch.train.value, p.history_items, cfg.max_examples, p.seed
+    )
+    with Timer() as timer:
+        model, stats = two_tower.train_two_tower(
+            hist, context(hist), targets, weights, item_features(batch), cfg, progress=progress(MODEL_NAME)
+        )
+    model.eval()
+    int8 = quantize.dynamic_int8(model)
+
+    # serving: every user of the window, from their full history (held-out views included)
+    active, flat_all, offsets_all = batch.log.user_sequences()
+    serve_hist = two_tower.last_histories(flat_all, offsets_all, p.history_items)
+    serve_ctx = context(serve_hist)
+    row_of = np.full(batch.vocab.size("user"), -1)
+    row_of[active] = np.arange(len(active))
+    seen_u, seen_i = seen_pairs(batch.log)
+    exclude = (torch.from_numpy(row_of[seen_u]), torch.from_numpy(seen_i))
+
+    # validation: held-out users ranked from the history before their held-out view
+    val_rows = np.searchsorted(users, batch.val_users)
+    val_hist = two_tower.last_histories(flat, offsets, p.history_items)[val_rows]
+
+    frames = []
+    fp32_size = quantize.serialized_size(model)
+    base_latency = None
+    for name, m in ((MODEL_NAME, model), (INT8_NAME, int8)):
+        with torch.no_grad():
+            latency = quantize.latency(_score_all, m, serve_hist, serve_ctx, active, exclude, p.list_size, repeats=3)
+            scores, idx = _score_all(m, serve_hist, serve_ctx, active, exclude, p.list_size)
+            _, val_idx = two_tower.top_k(
+                two_tower.user_embeddings(m, val_hist, context(val_hist)), two_tower.item_embeddings(m), 10
+            )
+        base_latency = base_latency or latency
+        size = quantize.serialized_size(m)
+        register(
+            batch,
+            name,
+            params={**cfg.__dict__, "quantization": "none" if m is model else "dynamic_int8"},
+            metrics={
+                "training_seconds": timer.seconds,
+                "ndcg_at_10": validation.ndcg_at_10(val_idx.numpy(), batch.val_items),
+                "size_bytes": float(size),
+                "size_ratio_vs_fp32": fp32_size / size,
+                "scoring_latency_ms": latency * 1000.0,
+                "speedup_vs_fp32": base_latency / latency,
+                "epochs_run": float(stats["epochs_run"]),
+                "loss_first": float(stats["loss_first"]),
+                "loss_last": float(stats["loss_last"]),
+                "training_examples": float(len(targets)),
+            },
+            artifact=m.state_dict(),
+            tags={"stopped_by": stats["stopped_by"], "base_model": MODEL_NAME},
+        )
+        u, i, r, s = flatten_top_k(active, scores, idx)
+        frames.append(to_lists(batch, name, u, i, r, s))
+    return frames[0].unionByName(frames[1])
