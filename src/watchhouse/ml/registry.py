@@ -19,8 +19,8 @@ import os
 import threading
 import time
 import warnings
-from contextlib import contextmanager
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -63,9 +63,15 @@ _BATCH = 100  # params per log_batch call (MLflow's limit)
 _LOCK = threading.Lock()  # dbt may run Python models in threads: one SQLite writer per process
 
 
+def _home(home: Path | str | None) -> Path:
+    if home is None or not str(home).strip():
+        raise ValueError(f"home={home!r}: give the watchhouse home folder (WATCHHOUSE_HOME)")
+    return Path(home).resolve()
+
+
 def tracking_uri(home: Path | str) -> str:
     """The SQLite tracking store under the home (absolute path)."""
-    return f"sqlite:///{Path(home).resolve() / 'mlflow' / 'mlflow.db'}"
+    return f"sqlite:///{_home(home) / 'mlflow' / 'mlflow.db'}"
 
 
 @contextmanager
@@ -95,7 +101,7 @@ def _experiment_id(client, home: Path) -> str:
 
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        artifacts = Path(home).resolve() / "mlflow" / "artifacts"
+        artifacts = home / "mlflow" / "artifacts"
         artifacts.mkdir(parents=True, exist_ok=True)
         try:
             return client.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
@@ -191,7 +197,7 @@ def log_training_run(
     if skipped:
         run_tags["skipped_metrics"] = ",".join(skipped)
 
-    home = Path(home)
+    home = _home(home)
     (home / "mlflow").mkdir(parents=True, exist_ok=True)
     with _quiet():
         client = _client(home)
@@ -267,7 +273,7 @@ def model_runs(home: Path | str, batch_date: dt.date) -> pd.DataFrame:
     """One row per model_name logged for `batch_date`: its latest finished run
     (MODEL_RUNS_COLUMNS). Empty, with those columns, when nothing was logged."""
     batch = _as_date(batch_date, "batch_date")
-    home = Path(home)
+    home = _home(home)
     if not (home / "mlflow" / "mlflow.db").is_file():
         return _frame([])  # nothing logged yet: do not create a store just to read it
     with _quiet():
