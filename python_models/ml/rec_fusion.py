@@ -20,7 +20,7 @@ def model(dbt, session):
     for frame in inputs:
         lists = lists.unionByName(frame)
     weights = dict(params.fusion_inputs)
-    lists = lists.where(lists.model_name.isin(list(weights)))
+    lists = lists.where(lists.model_name.isin(list(weights)) & (lists.batch_date == ml.as_of))
     fused = [
         fuse(lists, method, weights, f"fusion_{method}", k=params.list_size) for method in ("rrf", "score", "rank")
     ]

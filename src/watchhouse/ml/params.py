@@ -14,7 +14,7 @@ class MLParams:
     window_days: int = 14  # training data: clean views of the last N days up to the batch
     max_training_rows: int = 2_000_000  # at most this many (most recent) views leave Spark
     arrow_batch_rows: int = 500_000  # ... in Arrow batches of about this many rows
-    threads: int = 2  # torch intra-op threads
+    threads: int = 1  # torch intra-op threads
     seed: int = 7
     max_seconds: float = 120.0  # wall-clock cap per training run (epochs cap first)
     list_size: int = 50

@@ -215,6 +215,8 @@ def _same_streamer_draws(draws, hist_users, hist_items, catalogue, exists, rng) 
     s_sorted = catalogue.streamer[by_streamer]
     first = np.searchsorted(s_sorted, streamer, side="left")
     n = np.searchsorted(s_sorted, streamer, side="right") - first
-    chosen = np.where(n > 0, by_streamer[np.minimum(first + (rng.random(len(n)) * n).astype(np.int64), len(s_sorted) - 1)], -1)
+    chosen = np.where(
+        n > 0, by_streamer[np.minimum(first + (rng.random(len(n)) * n).astype(np.int64), len(s_sorted) - 1)], -1
+    )
     out[np.flatnonzero(has)] = chosen
     return out

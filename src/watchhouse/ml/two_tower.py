@@ -188,7 +188,8 @@ class TwoTower(nn.Module):
         self.n_context = int(n_context)
         self.dim = int(dim)
         for name in _FEATURES:
-            self.register_buffer(f"item_{name}", torch.from_numpy(getattr(items, name).copy()))
+            # the catalogue's feature codes: inputs, not weights (rebuilt from the catalogue at load time)
+            self.register_buffer(f"item_{name}", torch.from_numpy(getattr(items, name).copy()), persistent=False)
         self.register_buffer("context_mean", torch.zeros(self.n_context))
         self.register_buffer("context_std", torch.ones(self.n_context))
         self.history_emb = nn.Embedding(self.n_items, dim)

@@ -107,4 +107,3 @@ def _validation(batch: Batch, users: np.ndarray, item_emb) -> float:
         return float("nan")
     _, idx = top_k(torch.from_numpy(users[batch.val_users]), item_emb, 10)
     return validation.ndcg_at_10(idx.numpy(), batch.val_items)
-

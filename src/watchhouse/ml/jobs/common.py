@@ -17,7 +17,6 @@ from pyspark.sql import DataFrame, SparkSession
 from watchhouse.ml import data, registry, validation
 from watchhouse.ml.params import MLParams
 
-
 DAY_SECONDS = 86_400
 
 

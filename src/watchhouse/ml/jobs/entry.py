@@ -30,7 +30,9 @@ class Settings:
     def of(cls, as_of: str, home: str, enabled: object, params: dict | None) -> Settings:
         if not home:
             raise ValueError("WATCHHOUSE_HOME is empty: the models trained in the DAG log their runs under it")
-        return cls(dt.date.fromisoformat(as_of), Path(home), str(enabled).lower() == "true", MLParams.from_config(params))
+        return cls(
+            dt.date.fromisoformat(as_of), Path(home), str(enabled).lower() == "true", MLParams.from_config(params)
+        )
 
     def load(self, session: SparkSession, views: DataFrame, vods: DataFrame, id_map: DataFrame):
         """The batch's training data (watchhouse.ml.jobs.common.Batch)."""
@@ -55,5 +57,8 @@ def model_runs_frame(session: SparkSession, runs) -> DataFrame:
         return session.createDataFrame([], MODEL_RUNS_SCHEMA)
     table = pa.Table.from_pandas(runs[list(MODEL_RUNS_COLUMNS)], preserve_index=False)
     return session.createDataFrame(table).selectExpr(
-        *[f"cast({name} as {kind}) as {name}" for name, kind in (c.strip().split(" ") for c in MODEL_RUNS_SCHEMA.split(","))]
+        *[
+            f"cast({name} as {kind}) as {name}"
+            for name, kind in (c.strip().split(" ") for c in MODEL_RUNS_SCHEMA.split(","))
+        ]
     )

@@ -128,7 +128,7 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
                 "size_ratio_vs_fp32": base_size / size,
                 "scoring_latency_ms": latency * 1000.0,
                 "speedup_vs_fp32": base_latency / latency,
-                "epochs_run": float(st["epochs_run"]),
+                "epochs_run": float(st.get("epochs_run", st["epochs_completed"])),
                 "training_pairs": float(fit.sum()),
                 "serving_candidates": float(len(serve_users)),
             },
