@@ -54,7 +54,9 @@ def test_model_runs_hold_one_row_per_trained_model_and_batch(batches):
     assert not runs.duplicated(["batch", "model_name"]).any(), "a rerun must replace its batch's runs"
     assert (runs["data_window_end"].astype(str) == runs["batch"]).all()
     assert (runs["size_bytes"] > 0).all() and runs["ndcg_at_10"].between(0, 1).all()
-    assert runs["scoring_latency_ms"].gt(0).all() and runs["training_seconds"].gt(0).all()
+    assert runs["training_seconds"].gt(0).all()
+    scorers = runs[runs["model_name"] != "item2vec"]  # item2vec scores in rec_item2vec, after its run is logged
+    assert scorers["scoring_latency_ms"].gt(0).all()
     # int8 weights take a quarter of fp32's bytes: every quantized variant is smaller than its float model
     last = runs[runs["batch"] == "2026-11-20"].set_index("model_name")
     for quantized, base in [("two_tower_int8", "two_tower"), ("ranker_int8", "ranker"), ("ranker_qat", "ranker"),

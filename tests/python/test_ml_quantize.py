@@ -120,6 +120,9 @@ def test_qat_trains_and_converts(data):
     converted = convert_qat(trained)
     assert sum(isinstance(m, nnqd.Linear) for m in converted.modules()) == 9
     assert all(isinstance(e, nnq.Embedding) for e in converted.embeddings)
+    pairs = [(converted.experts[0][2], layer), (converted.towers[1][2], trained.towers[1][2])]
+    for int8_layer, qat_layer in pairs:  # the int8 weights are exactly the fake quant's values
+        assert torch.equal(int8_layer.weight().dequantize(), qat_layer.weight_fake_quant(qat_layer.weight.detach()))
     p_fake, v_fake = predict(trained, dense, cats)
     p_int8, v_int8 = predict(converted, dense, cats)
     assert np.abs(p_int8 - p_fake).max() < 0.02 and np.abs(v_int8 - v_fake).max() < 0.02

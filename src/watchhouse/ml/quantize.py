@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
 import math
 import statistics
 import time
@@ -25,8 +26,8 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import torch
+import torch.ao.nn.intrinsic as nni
 import torch.ao.nn.qat.dynamic as nnqatd
-import torch.ao.nn.quantized.dynamic as nnqd
 import torch.ao.quantization as tq
 from torch import nn
 from torch.nn.utils import parametrize
@@ -77,7 +78,21 @@ _INPUT_FAKE_QUANT = tq.FakeQuantize.with_args(
 
 def _dynamic_spec(per_channel: bool) -> dict:
     linear = tq.per_channel_dynamic_qconfig if per_channel else tq.default_dynamic_qconfig
-    return {nn.Linear: linear, nn.Embedding: tq.float_qparams_weight_only_qconfig}
+    return {nn.Linear: linear, nni.LinearReLU: linear, nn.Embedding: tq.float_qparams_weight_only_qconfig}
+
+
+def _fuse_linear_relu(model: nn.Module) -> None:
+    """Fuse every nn.Linear directly followed by nn.ReLU inside an nn.Sequential (in place; the ReLU becomes
+    Identity): the dynamic int8 kernel then applies the ReLU to its output without another pass over memory."""
+    pairs = []
+    for name, module in model.named_modules():
+        if type(module) is nn.Sequential:
+            children = list(module.named_children())
+            for (a, first), (b, second) in itertools.pairwise(children):
+                if type(first) is nn.Linear and type(second) is nn.ReLU:
+                    pairs.append([f"{name}.{a}" if name else a, f"{name}.{b}" if name else b])
+    if pairs:
+        tq.fuse_modules(model, pairs, inplace=True)
 
 
 @contextlib.contextmanager
@@ -105,9 +120,11 @@ def _plain_copy(model: nn.Module) -> nn.Module:
 def dynamic_int8(model: nn.Module, per_channel: bool = False) -> nn.Module:
     """Deep copy with nn.Linear -> dynamic int8 and nn.Embedding -> weight-only int8 (float_qparams, per row), in
     one conversion; eval mode. Linear weights: symmetric int8 with one scale per tensor (default: smallest, since
-    each per-channel row also saves a float64 scale and an int64 zero point) or per output channel."""
+    each per-channel row also saves a float64 scale and an int64 zero point) or per output channel. Linear + ReLU
+    pairs in an nn.Sequential become one fused int8 Linear-ReLU."""
     out = _plain_copy(model).eval()
     with _quantization():
+        _fuse_linear_relu(out)
         return tq.quantize_dynamic(out, _dynamic_spec(per_channel), inplace=True)
 
 
@@ -125,20 +142,34 @@ def prepare_qat(model: nn.Module, per_channel: bool = False) -> nn.Module:
 
 
 def convert_qat(model: nn.Module) -> nn.Module:
-    """A QAT-prepared model -> the int8 scoring model: each QAT Linear -> dynamic int8 Linear with the weight
-    quantized exactly as its fake quant does (same qconfig); embeddings -> weight-only int8 as in
-    :func:`dynamic_int8`."""
-    if not any(isinstance(m, nnqatd.Linear) for m in model.modules()):
+    """A QAT-prepared model -> the int8 scoring model: each QAT Linear back to a float nn.Linear with its trained
+    weights, then :func:`dynamic_int8` with the same granularity. The weight fake quant is a memoryless min/max
+    observer with the dynamic observer's range and scale formula, so the int8 weights are exactly the values the
+    fake quant produced; embeddings become weight-only int8."""
+    qat = [m for m in model.modules() if isinstance(m, nnqatd.Linear)]
+    if not qat:
         raise ValueError("convert_qat needs a model from prepare_qat (it has no QAT Linear layer)")
-    out = copy.deepcopy(model).eval()
-    for module in out.modules():  # drop the input fake quants: the dynamic kernel quantizes its inputs itself
-        if isinstance(module, nnqatd.Linear):
-            module._forward_pre_hooks.clear()
-            if hasattr(module, "activation_post_process"):
-                del module.activation_post_process
-    with _quantization():
-        tq.convert(out, mapping={nnqatd.Linear: nnqd.Linear}, inplace=True)
-        return tq.quantize_dynamic(out, {nn.Embedding: tq.float_qparams_weight_only_qconfig}, inplace=True)
+    per_channel = qat[0].weight_fake_quant.qscheme == torch.per_channel_symmetric
+    out = copy.deepcopy(model)
+    _replace_linears(out, lambda m: isinstance(m, nnqatd.Linear), lambda m: m.weight)
+    for module in out.modules():  # prepare_qat left qconfig=None on the other modules: it would block conversion
+        if hasattr(module, "qconfig"):
+            del module.qconfig
+    return dynamic_int8(out, per_channel=per_channel)
+
+
+def _replace_linears(model: nn.Module, match: Callable[[nn.Module], bool], weight: Callable) -> None:
+    """In place: every submodule ``match`` selects -> a plain nn.Linear with ``weight(module)`` and its bias."""
+    modules = dict(model.named_modules())
+    for name, module in list(modules.items()):
+        if name and match(module):
+            plain = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
+            with torch.no_grad():
+                plain.weight.copy_(weight(module))
+                if module.bias is not None:
+                    plain.bias.copy_(module.bias)
+            parent, _, child = name.rpartition(".")
+            setattr(modules[parent], child, plain)
 
 
 # ------------------------------------------------------------------ two-level bit width
@@ -228,17 +259,9 @@ def export_two_level(model: nn.Module) -> nn.Module:
     then per-channel :func:`dynamic_int8` (both grids have <= 2^7 - 1 levels per side, so int8 holds them; the
     conversion re-scales each row to max|w| / 127.5, a rounding of at most half an int8 step per weight)."""
     _two_level_params(model)
-    out = copy.deepcopy(model)  # parametrized modules share their generated class with the original: never
-    parents = dict(out.named_modules())  # remove_parametrizations on a copy; swap in plain Linears instead
-    for name, module in list(out.named_modules()):
-        if parametrize.is_parametrized(module, "weight"):
-            plain = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
-            with torch.no_grad():
-                plain.weight.copy_(module.weight)
-                if module.bias is not None:
-                    plain.bias.copy_(module.bias)
-            parent, _, child = name.rpartition(".")
-            setattr(parents[parent], child, plain)
+    out = copy.deepcopy(model)  # parametrized copies share their generated class with the original: never call
+    # remove_parametrizations on a copy; swap in plain Linears holding the snapped weights instead
+    _replace_linears(out, lambda m: parametrize.is_parametrized(m, "weight"), lambda m: m.weight)
     return dynamic_int8(out.eval(), per_channel=True)
 
 

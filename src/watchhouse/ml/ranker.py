@@ -63,7 +63,9 @@ class RankerConfig:
 
 
 def _mlp(n_in: int, hidden: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+    # Linear -> ReLU pairs inside nn.Sequential: quantize.dynamic_int8 fuses them into one int8 kernel
+    layers = [nn.Linear(n_in, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
 
 
 class MultiTaskRanker(nn.Module):
@@ -91,7 +93,9 @@ class MultiTaskRanker(nn.Module):
         self.experts = nn.ModuleList(_mlp(n_in, hidden) for _ in range(self.n_experts))
         self.gates = nn.Linear(n_in, 2 * self.n_experts) if config.arch == "mmoe" else None
         self.towers = nn.ModuleList(
-            nn.Sequential(nn.Linear(hidden, config.tower_hidden), nn.ReLU(), nn.Linear(config.tower_hidden, 1))
+            nn.Sequential(
+                nn.Linear(hidden, config.tower_hidden), nn.ReLU(inplace=True), nn.Linear(config.tower_hidden, 1)
+            )
             for _ in range(2)
         )
 
