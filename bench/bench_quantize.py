@@ -112,9 +112,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="training rows; the held-out set has as many")
     parser.add_argument("--finetune-epochs", type=int, default=2)
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="training time cap (each run)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds (median of medians)")
     parser.add_argument("--repeats", type=int, default=3, help="timed score() calls per model per round")
-    parser.add_argument("--batch", type=int, default=2048, help="score() chunk size")
+    parser.add_argument("--batch", type=int, default=4096, help="score() chunk size")
     args = parser.parse_args()
     torch.manual_seed(0)
     print("command:", " ".join([os.path.relpath(sys.executable), *sys.argv]))
@@ -122,7 +123,7 @@ def main() -> None:
 
     train = synthetic(args.rows, seed=1)
     test = synthetic(args.rows, seed=2)
-    config = RankerConfig()
+    config = RankerConfig(max_seconds=args.max_seconds)  # default widths; a cap that lets every epoch run
     print(f"config: {config}")
     start = time.perf_counter()
     fp32, stats = train_ranker(*train, CARDS, config, progress=print)
@@ -138,7 +139,8 @@ def main() -> None:
     two_int8 = export_two_level(two)
     print(f"two-level fine-tuned in {time.perf_counter() - start:.1f}s, stopped_by={two_stats['stopped_by']}")
 
-    control, _ = train_ranker(*train, CARDS, finetune, model=copy.deepcopy(fp32))  # fp32 given the same extra epochs
+    control, control_stats = train_ranker(*train, CARDS, finetune, model=copy.deepcopy(fp32))  # same extra epochs
+    print(f"fp32 control fine-tuned, stopped_by={control_stats['stopped_by']}")
 
     models = {
         "fp32": fp32,

@@ -54,7 +54,9 @@ def test_multitask_loss_without_watched_rows_has_zero_value_term():
 # ---------------------------------------------------------------- planted data
 
 N, CARDS = 3000, (3, 5)
-SMALL = RankerConfig(n_experts=2, expert_hidden=32, tower_hidden=16, cat_dim=4, epochs=6, batch_size=256, seed=3)
+SMALL = RankerConfig(
+    n_experts=2, expert_hidden=32, tower_hidden=16, cat_dim=4, epochs=6, batch_size=512, learning_rate=1e-2, seed=3
+)
 
 
 def _planted(seed: int = 0):

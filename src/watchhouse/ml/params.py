@@ -25,12 +25,13 @@ class MLParams:
     item2vec_dim: int = 32
     item2vec_window: int = 5
     item2vec_negatives: int = 5
-    item2vec_epochs: int = 5
+    item2vec_epochs: int = 3
     two_tower_dim: int = 32
-    two_tower_epochs: int = 3
+    two_tower_epochs: int = 2
     two_tower_temperature: float = 0.05
     two_tower_batch_size: int = 1024
-    ranker_epochs: int = 5
+    two_tower_max_examples: int = 400_000  # a seeded sample of the training examples when there are more
+    ranker_epochs: int = 4
     ranker_negatives: int = 4  # sampled negatives per positive of the label day
     ranker_candidates: tuple[str, ...] = ("two_tower", "item2vec", "preferred_newest")
     ranker_preferred_bonus: float = 0.5
@@ -39,7 +40,7 @@ class MLParams:
     quant_high_bits: int = 8
     quant_low_fraction: float = 0.5
     als_rank: int = 32
-    als_max_iter: int = 10
+    als_max_iter: int = 8
     als_reg_param: float = 0.05
     als_alpha: float = 10.0
     fusion_inputs: Mapping[str, float] = field(

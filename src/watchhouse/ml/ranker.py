@@ -270,7 +270,7 @@ def train_ranker(
     return model, stats
 
 
-def predict(model: nn.Module, dense: np.ndarray, cats: np.ndarray, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def predict(model: nn.Module, dense: np.ndarray, cats: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """(P(watch) = sigmoid(watch_logit), E[value | watch] = value_pred), float64 [N] each; eval mode, no grad,
     in chunks of ``batch`` rows (small chunks keep the activations in cache)."""
     if batch < 1:
@@ -290,7 +290,7 @@ def predict(model: nn.Module, dense: np.ndarray, cats: np.ndarray, batch: int = 
     return torch.cat(p_parts).double().numpy(), torch.cat(v_parts).double().numpy()
 
 
-def score(model: nn.Module, dense: np.ndarray, cats: np.ndarray, batch: int = 2048) -> np.ndarray:
+def score(model: nn.Module, dense: np.ndarray, cats: np.ndarray, batch: int = 4096) -> np.ndarray:
     """Expected watch value P(watch) * E[value | watch] = sigmoid(watch_logit) * value_pred, float64 [N] in [0, 1]."""
     p, v = predict(model, dense, cats, batch)
     return p * v
