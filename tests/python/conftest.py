@@ -79,7 +79,7 @@ def batches(generated):
     names = (
         "landing_reconciliation", "quarantine_summary", "recommendation_lists", "streamer_exploration_candidates",
         "live_broadcast_recommendations", "exploration_type_posteriors", "offline_eval_metrics",
-        "offline_eval_intervals", "item2vec_embeddings", "model_runs",
+        "offline_eval_intervals", "offline_eval_live", "item2vec_embeddings", "model_runs",
     )  # fmt: skip
 
     def snapshot() -> dict:

@@ -124,3 +124,22 @@ def test_externally_served_lists_get_the_hand_computed_metrics(batches):
     quarantined = quarantined[quarantined.landing_table == "recommendations_served"]
     counts = dict(zip(quarantined.quarantine_reason, quarantined.quarantined_rows, strict=True))
     assert counts == {"invalid_rank": 1, "unknown_item_type": 1, "duplicate_key": 1, "unknown_item": planted_users}
+
+
+def test_live_protocol_scores_every_list_batch_with_consistent_segments(batches):
+    _, _, snaps = batches
+    live = snaps["2026-11-20"]["offline_eval_live"]
+    assert sorted(live.batch_date.astype(str).unique()) == ["2026-11-18", "2026-11-19"]
+    assert {"rewatch", "live_copreference", "popularity"} <= set(live.model_name)
+    for col in ("h1", "h10", "ndcg10"):
+        assert live[col].between(0, 1).all(), col
+    assert (live.h1 <= live.h10 + 1e-12).all() and (live.h1 <= live.ndcg10 + 1e-12).all()
+    wide = live.pivot_table(index=["batch_date", "model_name"], columns="segment", values="interactions", fill_value=0)
+    assert (wide["all"] == wide.get("new", 0) + wide.get("repeat", 0)).all()
+    # the all-segment mean is the interaction-weighted mean of new and repeat
+    for (batch, name), part in live.groupby(["batch_date", "model_name"]):
+        seg = part.set_index("segment")
+        if {"new", "repeat"} <= set(seg.index):
+            weighted = seg.loc[["new", "repeat"], "h10"] * seg.loc[["new", "repeat"], "interactions"]
+            mixed = weighted.sum() / seg.loc["all", "interactions"]
+            assert mixed == pytest.approx(seg.loc["all", "h10"]), (batch, name)
