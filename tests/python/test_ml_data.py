@@ -1,0 +1,135 @@
+"""The data side of the trained models on hand-made cases: Spark -> Arrow batches, the watch
+log and its sessions, leave-last-out validation, the ranker's features (nothing at or after
+the cut-off is read) and training pairs, and the list helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from watchhouse.ml import ranker_data, validation
+from watchhouse.ml.data import Catalogue, WatchLog, arrow_batches, collect_arrays, duration_bucket
+from watchhouse.ml.jobs.common import _position_from_end, history_weights, rerank, seen_pairs
+from watchhouse.ml.params import MLParams
+
+DAY = 86_400
+D = dt.date(2026, 11, 20)
+
+
+def log_of(rows) -> WatchLog:
+    """rows: (user, item, ts, value), any order -> a WatchLog sorted by user, time."""
+    arr = np.array(rows, dtype=np.float64)
+    order = np.lexsort((arr[:, 1], arr[:, 2], arr[:, 0]))
+    arr = arr[order]
+    return WatchLog(
+        arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
+        arr[:, 3].astype(np.float32), D, D,
+    )  # fmt: skip
+
+
+def test_arrow_batches_split_without_loss_or_duplicates(spark):
+    df = spark.range(0, 1003).selectExpr("id", "id * 2 as twice")
+    batches = list(arrow_batches(df, rows_per_batch=250))
+    assert len(batches) == 5  # ceil(1003 / 250)
+    ids = np.concatenate([b.column("id").to_numpy() for b in batches])
+    assert sorted(ids.tolist()) == list(range(1003))
+    cols = collect_arrays(df, 10_000)
+    assert (cols["twice"] == cols["id"] * 2).all()
+    with pytest.raises(ValueError, match="rows_per_batch=0"):
+        list(arrow_batches(df, 0))
+
+
+def test_sessions_break_at_users_and_long_gaps():
+    log = log_of([(0, 5, 0, 1), (0, 6, 100, 1), (0, 7, 100 + 1801, 1), (1, 5, 50, 1), (1, 8, 60, 1)])
+    flat, offsets = log.sessions(gap_seconds=1800)
+    assert flat.tolist() == [5, 6, 7, 5, 8]
+    assert offsets.tolist() == [0, 2, 3, 5]  # [5, 6] | [7] (gap 1801 s) | user 1: [5, 8]
+    users, _, offsets_u = log.user_sequences()
+    assert users.tolist() == [0, 1] and offsets_u.tolist() == [0, 3, 5]
+
+
+def test_holdout_takes_each_chosen_users_last_view_only():
+    log = log_of([(0, 1, 10, 1), (0, 2, 20, 1), (1, 3, 5, 1), (2, 4, 1, 1), (2, 5, 2, 1), (2, 6, 3, 1)])
+    train, users, items = validation.holdout_last(log, users=10, seed=1)
+    assert users.tolist() == [0, 2] and items.tolist() == [2, 6]  # user 1 has one view: never held out
+    assert len(train) == 4 and 2 not in train.item.tolist() and 6 not in train.item.tolist()
+
+
+def test_ndcg_at_10_one_relevant_item():
+    top = np.array([[5, 6, 7] + [0] * 7, [1, 2, 3] + [0] * 7, [9] * 10])
+    got = validation.ndcg_at_10(top, np.array([5, 3, 4]))
+    assert got == pytest.approx((1.0 + 1.0 / math.log2(4) + 0.0) / 3)
+
+
+def catalogue() -> Catalogue:
+    # items 0..3: streamers 0, 0, 1, 1; categories 0, 1, 0, 1; types 0, 0, 1, 1; created at 0 except item 3 (day 5)
+    return Catalogue(
+        streamer=np.array([0, 0, 1, 1]), category=np.array([0, 1, 0, 1]), vod_type=np.array([0, 0, 1, 1]),
+        duration_bucket=np.array([0, 1, 2, 3]), created_ts=np.array([0, 0, 0, 5 * DAY]),
+    )  # fmt: skip
+
+
+def test_ranker_features_read_nothing_at_or_after_the_cutoff():
+    cutoff = 10 * DAY
+    log = log_of([
+        (0, 0, 9 * DAY, 0.8), (0, 2, 9 * DAY + 10, 0.4),  # before the cut-off
+        (0, 1, cutoff, 1.0), (1, 3, cutoff + 50, 1.0),  # at / after it: must not count
+    ])  # fmt: skip
+    hist = ranker_data.history_at(log, catalogue(), cutoff, n_users=2)
+    dense, cats, pref = ranker_data.pair_features(hist, catalogue(), np.array([0, 0, 1]), np.array([1, 3, 3]))
+    f = {name: dense[:, i] for i, name in enumerate(ranker_data.FEATURES)}
+    # user 0 x item 1 (streamer 0): one earlier view of streamer 0 (value 0.8) one day before
+    assert f["user_views"][0] == pytest.approx(math.log1p(2))
+    assert f["user_streamer_views"][0] == pytest.approx(math.log1p(1))
+    assert f["user_streamer_value"][0] == pytest.approx(math.log1p(0.8))
+    assert f["user_streamer_days_since"][0] == pytest.approx(1.0)
+    assert f["user_category_share"][0] == pytest.approx(0.0)  # item 1 is category 1; user 0 saw categories 0, 0
+    assert f["user_type_share"][0] == pytest.approx(0.5)
+    assert f["user_seen_item"][0] == 0  # the view of item 1 is at the cut-off: not before it
+    # item 3: its only view is after the cut-off, created 5 days before it
+    assert f["item_viewers_7d"][1] == 0 and f["item_age_days"][1] == pytest.approx(5.0)
+    assert f["item_mean_value"][1] == pytest.approx((0.8 + 0.4) / 2)  # no views: the prior (mean value)
+    assert f["user_views"][2] == 0 and f["user_streamer_days_since"][2] == 30.0  # user 1: nothing before
+    assert cats.tolist() == [[0, 1], [1, 3], [1, 3]]
+    assert pref[0] == pytest.approx(math.log1p(0.8)) and pref[2] == 0
+
+
+def test_training_pairs_label_the_label_window_and_sample_unwatched_negatives():
+    start = 10 * DAY
+    log = log_of([(0, 0, 9 * DAY, 0.5), (0, 1, start + 5, 0.3), (0, 1, start + 9, 0.9), (1, 2, start + 1, 0.2)])
+    users, items, y_watch, y_value = ranker_data.training_pairs(log, catalogue(), start, start + DAY, 3, seed=4)
+    pos = {(u, i): v for u, i, w, v in zip(users, items, y_watch, y_value, strict=True) if w == 1}
+    assert pos == {(0, 1): pytest.approx(0.9), (1, 2): pytest.approx(0.2)}  # best value of the day
+    neg = {(u, i) for u, i, w in zip(users, items, y_watch, strict=True) if w == 0}
+    assert neg and not neg & set(pos)
+    assert all(catalogue().created_ts[i] < start + DAY for _, i in neg)
+    assert not np.any((y_watch == 0) & (y_value != 0))
+    with pytest.raises(ValueError, match="negatives=0"):
+        ranker_data.training_pairs(log, catalogue(), start, start + DAY, 0, seed=4)
+
+
+def test_list_helpers():
+    users = np.array([3, 3, 3, 7, 9, 9])
+    assert rerank(users).tolist() == [1, 2, 3, 1, 1, 2]
+    assert _position_from_end(users).tolist() == [2, 1, 0, 0, 1, 0]
+    log = log_of([(0, 4, 1, 1.0), (0, 5, 2, 0.0), (1, 4, 1, 0.5), (1, 4, 3, 0.5)])
+    u, i = seen_pairs(log)
+    assert sorted(zip(u.tolist(), i.tolist(), strict=True)) == [(0, 4), (0, 5), (1, 4)]
+    hu, hi, hw = history_weights(log, history_items=1)  # each user's latest view only, at full weight
+    assert hu.tolist() == [0, 1] and hi.tolist() == [5, 4]
+    assert hw.tolist() == pytest.approx([0.05, 0.55])
+
+
+def test_duration_buckets_and_params():
+    assert duration_bucket(np.array([10, 30, 59, 60, 3600, 10**7, np.nan])).tolist() == [0, 0, 0, 1, 6, 9, 0]
+    p = MLParams.from_config({"window_days": "7", "fusion_inputs": '{"als": 2}', "quant_low_fraction": "0.25"})
+    assert p.window_days == 7 and dict(p.fusion_inputs) == {"als": 2.0} and p.quant_low_fraction == 0.25
+    with pytest.raises(ValueError, match="unknown ml params"):
+        MLParams.from_config({"windows": "7"})
+    with pytest.raises(ValueError, match="window_days"):
+        MLParams.from_config({"window_days": "seven"})
+    with pytest.raises(ValueError, match="quant bits"):
+        MLParams.from_config({"quant_low_bits": "8"})
