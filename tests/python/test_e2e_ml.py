@@ -67,7 +67,7 @@ def test_model_runs_hold_one_row_per_trained_model_and_batch(batches):
 def test_no_model_for_a_batch_is_trained_on_an_item_of_the_next_day(batches):
     landing, home, snaps = batches
     vods = _vods(landing)
-    later = set(vods.loc[vods["created_at"] >= pd.Timestamp("2026-11-20"), "vod_id"])
+    later = set(vods.loc[vods["created_at"] >= pd.Timestamp("2026-11-20", tz="UTC"), "vod_id"])
     watched_later = set(mart(home, "view_valuations")["vod_id"]) & later
     assert watched_later, "the landing must hold VODs first existing (and watched) on 11-20 for this test to bite"
     embeddings = snaps["2026-11-19"]["item2vec_embeddings"]

@@ -77,7 +77,7 @@ def train_and_list(batch: Batch) -> DataFrame:
         scores, idx = top_k(
             torch.from_numpy(users[active]),
             item_emb,
-            p.list_size,
+            min(p.list_size, len(items)),
             exclude_rows=torch.from_numpy(row_of[exclude_users]),
             exclude_cols=torch.from_numpy(exclude_items),
         )
@@ -105,5 +105,5 @@ def _validation(batch: Batch, users: np.ndarray, item_emb) -> float:
 
     if len(batch.val_users) == 0:
         return float("nan")
-    _, idx = top_k(torch.from_numpy(users[batch.val_users]), item_emb, 10)
+    _, idx = top_k(torch.from_numpy(users[batch.val_users]), item_emb, min(10, len(item_emb)))
     return validation.ndcg_at_10(idx.numpy(), batch.val_items)

@@ -181,3 +181,12 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def skipped(batch: Batch, model_name: str, why: str) -> DataFrame:
+    """No lists (and no registry run) when the window holds too little to train on: said in
+    dbt's log, never silent."""
+    from watchhouse.ml.jobs.entry import empty_lists
+
+    progress(model_name)(f"skipped for batch {batch.as_of}: {why}")
+    return empty_lists(batch.session)

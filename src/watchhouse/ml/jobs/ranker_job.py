@@ -17,10 +17,11 @@ from pyspark.sql import functions as F
 
 from watchhouse.ml import quantize, ranker, ranker_data
 from watchhouse.ml.data import collect_arrays
-from watchhouse.ml.jobs.common import DAY_SECONDS, Batch, Timer, day_start, progress, register, to_lists
+from watchhouse.ml.jobs.common import DAY_SECONDS, Batch, Timer, day_start, progress, register, skipped, to_lists
 
 MODEL_NAME = "ranker"
 LATENCY_ROWS = 100_000  # scoring latency: median time to score this many candidates
+MIN_LABEL_USERS = 10  # fewer label-day users than this: too little to learn from (and hold 10% out)
 
 
 def candidates(batch: Batch, lists: DataFrame, id_map: DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +74,8 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
     users, items, y_watch, y_value = ranker_data.training_pairs(
         batch.log, cat, label_start, label_start + DAY_SECONDS, p.ranker_negatives, p.seed
     )
+    if len(np.unique(users[y_watch > 0])) < MIN_LABEL_USERS:
+        return skipped(batch, MODEL_NAME, f"fewer than {MIN_LABEL_USERS} users watched a VOD on the label day")
     hist = ranker_data.history_at(batch.log, cat, label_start, batch.vocab.size("user"))
     dense, cats, _ = ranker_data.pair_features(hist, cat, users, items)
     held = _split(users, 0.1, p.seed)
@@ -107,6 +110,8 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
 
     # serving: the candidates of D + 1, features from everything up to the end of D
     serve_users, serve_items = candidates(batch, lists, id_map)
+    if len(serve_users) == 0:
+        return skipped(batch, MODEL_NAME, "no retrieval candidates for the batch")
     serve_hist = ranker_data.history_at(batch.log, cat, label_start + DAY_SECONDS, batch.vocab.size("user"))
     s_dense, s_cats, preference = ranker_data.pair_features(serve_hist, cat, serve_users, serve_items)
     frames = []

@@ -9,7 +9,7 @@ import torch
 from pyspark.sql import DataFrame
 
 from watchhouse.ml import quantize, two_tower, validation
-from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, progress, register, seen_pairs, to_lists
+from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, progress, register, seen_pairs, skipped, to_lists
 
 MODEL_NAME = "two_tower"
 INT8_NAME = "two_tower_int8"
@@ -58,6 +58,8 @@ def train_and_list(batch: Batch) -> DataFrame:
     hist, targets, weights = two_tower.histories_from_sequences(
         flat, offsets, batch.train.value, p.history_items, cfg.max_examples, p.seed
     )
+    if len(targets) == 0 or float(weights.sum()) <= 0:
+        return skipped(batch, MODEL_NAME, "no training example with a positive view value in the window")
     with Timer() as timer:
         model, stats = two_tower.train_two_tower(
             hist, context(hist), targets, weights, item_features(batch), cfg, progress=progress(MODEL_NAME)
@@ -78,16 +80,17 @@ def train_and_list(batch: Batch) -> DataFrame:
     val_rows = np.searchsorted(users, batch.val_users)
     val_hist = two_tower.last_histories(flat, offsets, p.history_items)[val_rows]
 
+    k = min(p.list_size, batch.vocab.size("vod"))
     frames = []
     fp32_size = quantize.serialized_size(model)
     base_latency = None
     for name, m in ((MODEL_NAME, model), (INT8_NAME, int8)):
         with torch.no_grad():
             sample = slice(0, LATENCY_USERS)
-            latency = quantize.latency(_score, m, serve_hist[sample], serve_ctx[sample], p.list_size, repeats=3)
-            scores, idx = _score(m, serve_hist, serve_ctx, p.list_size, exclude)
+            latency = quantize.latency(_score, m, serve_hist[sample], serve_ctx[sample], k, repeats=3)
+            scores, idx = _score(m, serve_hist, serve_ctx, k, exclude)
             _, val_idx = two_tower.top_k(
-                two_tower.user_embeddings(m, val_hist, context(val_hist)), two_tower.item_embeddings(m), 10
+                two_tower.user_embeddings(m, val_hist, context(val_hist)), two_tower.item_embeddings(m), min(10, k)
             )
         base_latency = base_latency or latency
         size = quantize.serialized_size(m)
