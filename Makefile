@@ -17,7 +17,7 @@ DEMO_DAYS ?= 14
 DEMO_SEED ?= 7
 DEMO_BATCHES ?= 4
 
-.PHONY: help setup demo build backfill docs test lint format generate clean
+.PHONY: help setup demo build backfill docs dashboard browser test lint format generate clean
 
 help:
 	@echo "make demo   - set up .venv, generate demo data, run the whole pipeline (make build)"
@@ -25,6 +25,7 @@ help:
 	@echo "make build  - the pipeline on WATCHHOUSE_LANDING into WATCHHOUSE_HOME (batch: WATCHHOUSE_AS_OF)"
 	@echo "make backfill FROM=D1 [TO=D2] - the pipeline for every batch D1..D2 in order"
 	@echo "make docs   - dbt docs generate into WATCHHOUSE_HOME/docs"
+	@echo "make dashboard - rewrite WATCHHOUSE_HOME/dashboard/index.html from the marts (make build does it too)"
 	@echo "make lint   - sqlfluff + ruff only"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -58,6 +59,16 @@ backfill: setup
 docs: setup
 	$(BIN)/watchhouse docs
 
+dashboard: setup
+	$(BIN)/watchhouse dashboard
+
+# the browser test drives Debian's Chromium (Playwright for Python, pinned in requirements-dev.txt)
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the dashboard browser test (apt-get)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } > /tmp/watchhouse-chromium.log 2>&1 \
+	  || { tail -5 /tmp/watchhouse-chromium.log; echo "error: could not install chromium (needs root and Debian's apt); install it, or set CHROMIUM=/path/to/chromium"; exit 1; }; }
+
 # the demo replays the last DEMO_BATCHES daily runs, so lists of DEMO_BATCHES - 1 batches are scored
 demo: generate
 	$(BIN)/watchhouse backfill --last $(DEMO_BATCHES)
@@ -74,8 +85,8 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/sqlfluff fix models tests/dbt --templater jinja --disable-progress-bar
 
-test: lint
-	$(BIN)/pytest
+test: lint browser
+	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 clean:
 	rm -rf .watchhouse target logs .pytest_cache .ruff_cache

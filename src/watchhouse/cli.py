@@ -88,6 +88,16 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return docs(as_of=args.as_of)
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from watchhouse.runner import Paths, write_dashboard
+
+    paths = Paths.from_env()
+    if not paths.warehouse.is_dir():
+        raise UserError(f"no warehouse at {paths.warehouse}: run `make build` (or set WATCHHOUSE_HOME) first")
+    write_dashboard(paths)
+    return 0
+
+
 def _cmd_where(args: argparse.Namespace) -> int:
     from watchhouse.runner import where
 
@@ -147,6 +157,9 @@ def parser() -> argparse.ArgumentParser:
 
     ar = sub.add_parser("abuse-report", help="precision/recall of abuse_flags against abuse_labels (generated data)")
     ar.set_defaults(func=_cmd_abuse_report)
+
+    db = sub.add_parser("dashboard", help="write $WATCHHOUSE_HOME/dashboard/index.html from the marts")
+    db.set_defaults(func=_cmd_dashboard)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

@@ -101,7 +101,11 @@ def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None
 
 
 def build(
-    as_of: str | None = None, select: str | None = None, target: str | None = None, extra_vars: dict | None = None
+    as_of: str | None = None,
+    select: str | None = None,
+    target: str | None = None,
+    extra_vars: dict | None = None,
+    dashboard: bool = True,
 ) -> int:
     paths = Paths.from_env()
     check_java()
@@ -124,7 +128,15 @@ def build(
         )
         for line in failing_quality_checks(paths, info.as_of.isoformat()):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
+    if dashboard:  # after a failed build too: that is when the data-quality panels matter most
+        write_dashboard(paths, info.as_of.isoformat())
     return rc
+
+
+def write_dashboard(paths: Paths, batch: str | None = None) -> None:
+    from watchhouse.dashboard import build_dashboard
+
+    print(f"watchhouse: {build_dashboard(paths.home, batch=batch).summary()}")
 
 
 def backfill(
@@ -156,7 +168,9 @@ def backfill(
     for i in range(days):
         batch = start + dt.timedelta(days=i)
         print(f"watchhouse: backfill batch {i + 1}/{days}: {batch}")
-        rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars)
+        rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars, dashboard=False)
+        if rc != 0 or i == days - 1:
+            write_dashboard(paths, batch.isoformat())
         if rc != 0:
             print(
                 f"watchhouse: backfill stopped at batch {batch} (exit {rc}); batches before it are built",
@@ -204,7 +218,7 @@ def where() -> str:
             f"  {', '.join(names) or '(none yet: run make build)'}",
             f"dbt docs: {paths.home / 'docs' / 'index.html'}",
             f"GE Data Docs: {paths.home / 'ge' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}",
-            f"dashboard: {paths.home / 'dashboard' / 'index.html'} (arrives with the dashboard issue)",
+            f"dashboard: {paths.home / 'dashboard' / 'index.html'} (opens from disk, no server)",
             "query a mart with DuckDB, no Spark needed (.venv/bin/python):",
             f"  import duckdb; duckdb.sql(\"select * from read_parquet('{example}')\").show()",
             "Spark SQL on the metastore (not while a build runs): README 'Reading the marts'",
