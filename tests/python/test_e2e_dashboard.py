@@ -5,12 +5,13 @@ WATCHHOUSE_CHROMIUM; without it these tests fail and say how to get it (never sk
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from watchhouse.dashboard import SECTIONS, build_dashboard
+from watchhouse.dashboard import DASHBOARD_MARTS, SECTIONS, build_dashboard
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("WATCHHOUSE_CHROMIUM", "/usr/bin/chromium"))
@@ -90,3 +91,23 @@ def test_an_empty_dashboard_opens_without_errors_and_says_why(browser, tmp_path)
     assert page.locator(".js-plotly-plot").count() == 0
     page.screenshot(path=str(tmp_path / "empty.png"))
     assert errors == []
+
+
+@pytest.mark.e2e
+def test_docs_lineage_shows_who_uses_which_marts(batches):
+    """`watchhouse docs` (make docs / make build) writes dbt docs into WATCHHOUSE_HOME with the exposures."""
+    from e2e import run_watchhouse
+
+    landing, home, _ = batches
+    done = run_watchhouse("docs", landing=landing, home=home, as_of="2026-11-20")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    manifest = json.loads((home / "docs" / "manifest.json").read_text())
+    assert (home / "docs" / "index.html").is_file() and (home / "docs" / "catalog.json").is_file()
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert {"data_quality_dashboard", "analyst_queries", "recommendation_serving"} <= set(exposures)
+    dashboard = exposures["data_quality_dashboard"]
+    assert sorted(dashboard["depends_on"]["nodes"]) == sorted(f"model.watchhouse.{m}" for m in DASHBOARD_MARTS)
+    assert dashboard["url"] == (home / "dashboard" / "index.html").as_uri()
+    # every analysis is compiled with the docs (the analyst queries of analyses/)
+    analyses = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "analysis"}
+    assert analyses == {p.stem for p in (REPO / "analyses").glob("*.sql")}

@@ -72,8 +72,11 @@ def styled(fig: go.Figure, title: str, x_title: str, y_title: str, height: int =
 
 
 def days_axis(fig: go.Figure) -> go.Figure:
-    """Batch days as categories in date order (a date axis would draw hours between daily points)."""
-    fig.update_xaxes(type="category", categoryorder="category ascending")
+    """Batch days (YYYY-MM-DD strings) as categories in date order: a date axis would draw hours
+    between daily points. The order is an explicit array: plotly.js throws on load with
+    categoryorder "category ascending" when some traces start hidden (the metric menu's)."""
+    days = sorted({str(x) for trace in fig.data if trace.x is not None for x in trace.x})
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=days)
     return fig
 
 
