@@ -1,6 +1,5 @@
--- What broke the landing contract, per day: rows quarantined by table and reason, with their
--- share of the table's in-scope rows that day. Compile with `dbt compile`, or run the same
--- query with DuckDB over warehouse/marts.db (README "Reading the marts").
+-- What broke the landing contract per day: rows quarantined by table and reason, and their share of the day's rows?
+-- vars: none. share_of_rows = quarantined_rows / raw_rows of that landing table and day (landing_reconciliation).
 with summary as (
     select * from {{ ref('quarantine_summary') }}
 ),
@@ -25,4 +24,4 @@ shares_computed as (
 )
 
 select * from shares_computed
-order by batch_date desc, quarantined_rows desc
+order by batch_date desc, quarantined_rows desc, landing_table asc, quarantine_reason asc

@@ -98,6 +98,18 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analysis(args: argparse.Namespace) -> int:
+    from watchhouse import analysis
+
+    if not args.name:
+        for name, question in analysis.available():
+            print(f"{name}: {question}")
+        return 0
+    frame = analysis.run(args.name, _extra_vars(args.vars), args.limit)
+    print(frame.to_string(index=False) if len(frame) else "(no rows)")
+    return 0
+
+
 def _cmd_where(args: argparse.Namespace) -> int:
     from watchhouse.runner import where
 
@@ -160,6 +172,12 @@ def parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("dashboard", help="write $WATCHHOUSE_HOME/dashboard/index.html from the marts")
     db.set_defaults(func=_cmd_dashboard)
+
+    an = sub.add_parser("analysis", help="run an analyst query (analyses/NAME.sql) on the marts; no NAME: list them")
+    an.add_argument("name", nargs="?", default=None, help="analysis name, e.g. model_leaderboard")
+    an.add_argument("--vars", default=None, help="the analysis's vars as a JSON object, e.g. '{\"days\": 7}'")
+    an.add_argument("--limit", type=_positive, default=None, help="print at most this many rows")
+    an.set_defaults(func=_cmd_analysis)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

@@ -109,5 +109,8 @@ def test_docs_lineage_shows_who_uses_which_marts(batches):
     assert sorted(dashboard["depends_on"]["nodes"]) == sorted(f"model.watchhouse.{m}" for m in DASHBOARD_MARTS)
     assert dashboard["url"] == (home / "dashboard" / "index.html").as_uri()
     # every analysis is compiled with the docs (the analyst queries of analyses/)
-    analyses = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "analysis"}
-    assert analyses == {p.stem for p in (REPO / "analyses").glob("*.sql")}
+    analyses = [n for n in manifest["nodes"].values() if n["resource_type"] == "analysis"]
+    assert {n["name"] for n in analyses} == {p.stem for p in (REPO / "analyses").glob("*.sql")}
+    # the analyst exposure declares exactly the marts the analyses read
+    read = {node for n in analyses for node in n["depends_on"]["nodes"]}
+    assert sorted(exposures["analyst_queries"]["depends_on"]["nodes"]) == sorted(read)
