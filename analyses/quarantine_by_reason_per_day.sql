@@ -1,5 +1,6 @@
 -- What broke the landing contract per day: rows quarantined by table and reason, and their share of the day's rows?
--- vars: none. share_of_rows = quarantined_rows / raw_rows of that landing table and day (landing_reconciliation).
+-- vars: none. share_of_rows = quarantined_rows / raw_rows of that landing table and day (landing_reconciliation);
+-- null for a table reconciliation does not cover (the optional recommendations_served): its rows still show.
 with summary as (
     select * from {{ ref('quarantine_summary') }}
 ),
@@ -15,9 +16,9 @@ shares_computed as (
         summary.quarantine_reason,
         summary.quarantined_rows,
         reconciliation.raw_rows,
-        summary.quarantined_rows / reconciliation.raw_rows as share_of_rows
+        summary.quarantined_rows / nullif(reconciliation.raw_rows, 0) as share_of_rows
     from summary
-    inner join reconciliation
+    left join reconciliation
         on
             summary.landing_table = reconciliation.landing_table
             and summary.batch_date = reconciliation.batch_date
