@@ -109,7 +109,7 @@ def compile_analyses(
     compiled = target / "compiled" / PROJECT_NAME / "analyses"
     shutil.rmtree(compiled, ignore_errors=True)  # nothing stale survives a failed compile
     args = ["compile", "--select", "resource_type:analysis", "--no-populate-cache", "--quiet"]
-    rc = dbt([*args, "--target-path", str(target)], paths, {**batch_vars, **extra})
+    rc = dbt([*args, "--target-path", str(target)], paths, {**batch_vars, **extra}, lock=False)
     if rc != 0:
         raise UserError(
             f"dbt compile of the analyses failed (exit {rc}): the error is above; "

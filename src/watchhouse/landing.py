@@ -92,19 +92,25 @@ def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
     if not files:
         raise UserError(f"landing table {table.name!r} has no .parquet files under {folder}")
     partitioned = any(p.parent != folder for p in files)
+    rows = 0
     for path in files:
         rel = path.relative_to(root)
         if partitioned and not path.parent.name.startswith("event_date="):
             raise UserError(f"{rel}: partition folders must be named event_date=YYYY-MM-DD")
         try:
-            schema = pq.read_schema(path)
+            meta = pq.read_metadata(path)
+            schema = meta.schema.to_arrow_schema()
         except (pa.ArrowInvalid, OSError) as exc:
             raise UserError(f"{rel}: not a readable Parquet file ({exc})") from None
+        rows += meta.num_rows
+        unknown = [f for f in schema if f.name not in table.schema.names]
         for expected in table.schema:
             if expected.name not in schema.names:
+                alike = [f.name for f in unknown if _compatible(f.type, expected.type)]
+                hint = f"; renamed? the file has {', '.join(alike)} of a compatible type" if alike else ""
                 raise UserError(
                     f"{rel}: column {expected.name!r} of table {table.name!r} is missing "
-                    f"(found: {', '.join(schema.names)})"
+                    f"(found: {', '.join(schema.names)}){hint}"
                 )
             actual = schema.field(expected.name).type
             if not _compatible(actual, expected.type):
@@ -114,6 +120,11 @@ def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
         extra = sorted(set(schema.names) - set(table.schema.names))
         if extra:
             notices.append(f"{table.name}: ignoring extra column(s) {', '.join(extra)}")
+    if rows == 0 and table.required:
+        raise UserError(
+            f"landing table {table.name!r} is empty: {len(files)} Parquet file(s) under {folder} hold 0 rows; "
+            f"a batch cannot be built without it (an export that failed upstream?)"
+        )
     return partitioned
 
 

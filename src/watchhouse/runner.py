@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchhouse import publish
+from watchhouse.buildvars import check_build_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
 
@@ -50,7 +52,13 @@ class Paths:
 
     @property
     def warehouse(self) -> Path:
+        """What readers read: a link to the published version (watchhouse.publish)."""
         return self.home / "warehouse"
+
+    @property
+    def build_warehouse(self) -> Path:
+        """Where dbt writes (spark.sql.warehouse.dir): half-written while a run is under way."""
+        return publish.Layout(self.home).build_warehouse
 
     def marts(self) -> Path:
         return self.warehouse / "marts.db"
@@ -89,15 +97,22 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     return env
 
 
-def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None) -> int:
-    """Run one dbt command in a child process (its own JVM), streaming its output."""
+def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None, lock: bool = True) -> int:
+    """Run one dbt command in a child process (its own JVM), streaming its output, holding the
+    home's lock (the child inherits it, and dies with this process). lock=False for a command
+    that opens no Spark session (the analyses' `dbt compile --no-populate-cache`)."""
     paths.home.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("dbt")
     cmd = [str(exe), *args, "--project-dir", str(paths.project), "--vars", json.dumps(dbt_vars)]
     target = target or os.environ.get("WATCHHOUSE_TARGET")
     if target:
         cmd += ["--target", target]
-    return subprocess.run(cmd, env=dbt_env(paths), cwd=paths.home).returncode
+    if not lock:
+        return subprocess.run(cmd, env=dbt_env(paths), cwd=paths.home, preexec_fn=publish.die_with_parent).returncode
+    with publish.HomeLock(paths.home) as held:
+        return subprocess.run(
+            cmd, env=dbt_env(paths), cwd=paths.home, pass_fds=(held.fd,), preexec_fn=publish.die_with_parent
+        ).returncode
 
 
 def build(
@@ -110,6 +125,7 @@ def build(
     paths = Paths.from_env()
     check_java()
     info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
+    extra_vars = check_build_vars(extra_vars, paths.project, info.as_vars())
     for notice in info.notices:
         print(f"watchhouse: notice: {notice}")
     print(
@@ -118,25 +134,40 @@ def build(
     )
     # a partial build runs only the tests whose parents are all selected (not stale neighbours')
     args = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
-    forbidden = set(extra_vars or {}) & set(info.as_vars())
-    if forbidden:
-        raise UserError(f"--vars may not set {', '.join(sorted(forbidden))}: the batch comes from the landing data")
-    rc = dbt(args, paths, {**info.as_vars(), **(extra_vars or {})}, target)
+    batch = info.as_of.isoformat()
+    with publish.HomeLock(paths.home):  # held from recovery through the switch (dbt() re-enters it)
+        recovered = publish.begin(paths.home, batch)
+        if recovered:
+            print(f"watchhouse: recovered: {recovered}")
+        rc = dbt(args, paths, {**info.as_vars(), **(extra_vars or {})}, target)
+        if rc == 0:
+            version = publish.publish(paths.home, batch)
+            print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
     if rc != 0:
         print(
             f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
         )
-        for line in failing_quality_checks(paths, info.as_of.isoformat()):
+        for line in failing_quality_checks(paths, batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
+        shown = publish.published_info(paths.home)
+        print(
+            f"watchhouse: batch {batch} was not published; readers still see "
+            + (f"batch {shown['batch']} ({shown['version']})" if shown else "nothing (no batch published yet)")
+            + f"; the failed run's tables stay in {paths.build_warehouse} until the next run",
+            file=sys.stderr,
+        )
     if dashboard:  # after a failed build too: that is when the data-quality panels matter most
-        write_dashboard(paths, info.as_of.isoformat())
+        write_dashboard(paths, batch, failed=rc != 0)
     return rc
 
 
-def write_dashboard(paths: Paths, batch: str | None = None) -> None:
+def write_dashboard(paths: Paths, batch: str | None = None, failed: bool = False) -> None:
+    """The dashboard of the published marts; after a failed run, with that run's data-quality
+    results (from the build state) and a notice that its batch was not published."""
     from watchhouse.dashboard import build_dashboard
 
-    print(f"watchhouse: {build_dashboard(paths.home, batch=batch).summary()}")
+    failed_run = paths.build_warehouse if failed else None
+    print(f"watchhouse: {build_dashboard(paths.home, batch=batch, failed_run=failed_run).summary()}")
 
 
 def backfill(
@@ -151,6 +182,7 @@ def backfill(
     lists of the batch before. Stops at the first failing batch and says which."""
     paths = Paths.from_env()
     info = inspect_landing(paths.landing, as_of=end or os.environ.get("WATCHHOUSE_AS_OF"))
+    check_build_vars(extra_vars, paths.project, info.as_vars())  # refused before the first batch
     end = info.as_of
     if (start is None) == (last is None):
         raise UserError("backfill needs either --from DATE or --last N (e.g. --from 2026-11-17 or --last 4)")
@@ -170,7 +202,7 @@ def backfill(
         print(f"watchhouse: backfill batch {i + 1}/{days}: {batch}")
         rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars, dashboard=False)
         if rc != 0 or i == days - 1:
-            write_dashboard(paths, batch.isoformat())
+            write_dashboard(paths, batch.isoformat(), failed=rc != 0)
         if rc != 0:
             print(
                 f"watchhouse: backfill stopped at batch {batch} (exit {rc}); batches before it are built",
@@ -181,14 +213,16 @@ def backfill(
 
 
 def failing_quality_checks(paths: Paths, batch: str) -> list[str]:
-    """The failed checks of the latest data-quality run for `batch`, read from the mart's Parquet."""
+    """The failed checks of the last data-quality run for `batch`, read from the build state
+    (a failed run is not published)."""
     import duckdb
 
-    folder = paths.marts() / "data_quality_results"
-    if not any(folder.glob("*.parquet")):
+    folder = paths.build_warehouse / "marts.db" / "data_quality_results"
+    if not any(folder.rglob("*.parquet")):
         return []
     rows = duckdb.execute(
-        f"""with runs as (select * from read_parquet('{folder}/*.parquet') where cast(batch_date as varchar) = ?)
+        f"""with runs as (select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = true)
+                          where cast(batch_date as varchar) = ?)
             select suite, check_name, column_name, observed_value, unexpected_count from runs
             where run_at = (select max(run_at) from runs) and not success order by suite, column_name""",
         [batch],
@@ -219,8 +253,16 @@ def where() -> str:
             f"dbt docs: {paths.home / 'docs' / 'index.html'}",
             f"GE Data Docs: {paths.home / 'ge' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}",
             f"dashboard: {paths.home / 'dashboard' / 'index.html'} (opens from disk, no server)",
+            f"published: {_published_line(paths)}",
             "query a mart with DuckDB, no Spark needed (.venv/bin/python):",
             f"  import duckdb; duckdb.sql(\"select * from read_parquet('{example}')\").show()",
-            "Spark SQL on the metastore (not while a build runs): README 'Reading the marts'",
+            "Spark: spark.read.parquet on the same folders (README 'Reading the marts')",
         ]
     )
+
+
+def _published_line(paths: Paths) -> str:
+    info = publish.published_info(paths.home)
+    if not info:
+        return "nothing yet (readers see no marts until a run succeeds)"
+    return f"batch {info['batch']} ({info['version']}, {info['published_at']}); dbt writes {paths.build_warehouse}"

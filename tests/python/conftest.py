@@ -65,10 +65,15 @@ def generated(tmp_path_factory):
 @pytest.fixture(scope="session")
 def batches(generated):
     """Daily runs replayed on the generated landing after its first build: `watchhouse backfill`
-    of 11-18 and 11-19, then 11-20 (each run scores the lists of the day before), then 11-20
-    rebuilt. Returns (landing, home, snapshots): marts read after 11-19, after 11-20, and after
-    the rebuild of 11-20."""
-    from e2e import TINY_VARS, build, mart, run_watchhouse
+    of 11-18 and 11-19, then 11-20 (each run scores the lists of the day before), then a run of
+    11-20 SIGKILLed at a random model (seed: WATCHHOUSE_FAULT_SEED, else random, printed), then
+    11-20 rebuilt (it recovers from the killed run first). Returns (landing, home, snapshots):
+    marts read after 11-19, after 11-20, and after the rebuild of 11-20; "tables": every
+    published table after 11-20 ("2026-11-20"), after the kill ("killed") and after the rebuild
+    ("rebuilt"); "kill": (seed, model, the killed run), "rebuild": the rebuild's run."""
+    import random
+
+    from e2e import TINY_VARS, build, kill_build_at, mart, published_tables, run_watchhouse
 
     landing, home, _ = generated
     done = run_watchhouse(
@@ -88,6 +93,13 @@ def batches(generated):
     snapshots = {"2026-11-19": snapshot()}
     build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
     snapshots["2026-11-20"] = snapshot()
-    build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
+    tables = {"2026-11-20": published_tables(home)}
+    seed = int(os.environ.get("WATCHHOUSE_FAULT_SEED") or random.randrange(10_000))
+    model, killed = kill_build_at(landing, home, "2026-11-20", TINY_VARS, seed)
+    print(f"batches: killed the 11-20 rebuild at model {model} (WATCHHOUSE_FAULT_SEED={seed})")
+    tables["killed"] = published_tables(home)
+    snapshots["rebuild"] = build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
     snapshots["rebuilt"] = snapshot()
+    tables["rebuilt"] = published_tables(home)
+    snapshots["tables"], snapshots["kill"] = tables, (seed, model, killed)
     return landing, home, snapshots

@@ -41,11 +41,91 @@ def build(
     return done
 
 
-def mart(home: Path, name: str, schema: str = "marts") -> pd.DataFrame:
-    """A mart's current rows, read with DuckDB from its Parquet folder (as an analyst would)."""
-    folder = home / "warehouse" / f"{schema}.db" / name
+def mart(home: Path, name: str, schema: str = "marts", warehouse: str = "warehouse") -> pd.DataFrame:
+    """A mart's current rows, read with DuckDB from its published Parquet folder (as an analyst
+    would); warehouse="build/warehouse": the build state instead (what a failed run left)."""
+    folder = home / warehouse / f"{schema}.db" / name
     assert folder.is_dir(), f"mart {name} missing at {folder}"
     return duckdb.sql(f"select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = true)").df()
+
+
+def published_tables(home: Path) -> dict[str, pd.DataFrame]:
+    """Every published table of every schema ("schema.table" -> rows): what any reader can see."""
+    tables = {}
+    for schema in sorted((home / "warehouse").glob("*.db")):
+        for folder in sorted(p for p in schema.iterdir() if p.is_dir() and any(p.rglob("*.parquet"))):
+            tables[f"{schema.name[:-3]}.{folder.name}"] = mart(home, folder.name, schema.name[:-3])
+    return tables
+
+
+# run-time columns: when and how fast a run went, not what it computed
+RUN_TIME = {"run_id", "run_at", "started_at", "finished_at", "training_seconds", "scoring_latency_ms", "metrics_json",
+            "artifact_uri", "data_docs_path"}  # fmt: skip
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` without run-time columns, rows in a canonical order (array columns as tuples)."""
+    cols = [c for c in frame.columns if c not in RUN_TIME]
+    frame = frame[cols].copy()
+    for c in cols:
+        if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
+            frame[c] = frame[c].map(lambda v: None if v is None else tuple(v))
+    return frame.sort_values(cols).reset_index(drop=True)
+
+
+def assert_same_tables(expected: dict[str, pd.DataFrame], actual: dict[str, pd.DataFrame], what: str) -> None:
+    assert sorted(actual) == sorted(expected), f"{what}: tables differ"
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(comparable(frame), comparable(actual[name]), obj=f"{what}: {name}")
+
+
+def kill_build_at(
+    landing: Path, home: Path, as_of: str, extra_vars: dict, seed: int
+) -> tuple[str, subprocess.CompletedProcess]:
+    """Start `watchhouse build`, SIGKILL the watchhouse process when dbt starts a model picked at
+    random (seeded, from the models of the last run), and wait until no process of its session is
+    left. Returns the model and what the run printed until then."""
+    import random
+    import signal
+    import time
+
+    models = sorted(u for u, r in run_results(home).items() if u.startswith("model."))
+    model = random.Random(seed).choice(models).split(".")[-1]
+    env = dict(os.environ, WATCHHOUSE_LANDING=str(landing), WATCHHOUSE_HOME=str(home), WATCHHOUSE_AS_OF=as_of)
+    env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
+    cmd = [WATCHHOUSE, "build", "--vars", json.dumps(extra_vars)]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    out = []
+    for line in proc.stdout:
+        out.append(line)
+        if " START " in line and f".{model} " in line:
+            os.kill(proc.pid, signal.SIGKILL)  # only the top process: its dbt child must die with it
+            break
+    proc.wait()
+    deadline = time.time() + 60
+    while _session_alive(proc.pid) and time.time() < deadline:
+        time.sleep(0.5)
+    stray = _session_alive(proc.pid)
+    if stray:
+        os.killpg(proc.pid, signal.SIGKILL)
+    out += proc.stdout.read().splitlines(keepends=True)  # every writer is gone: no wait
+    assert not stray, f"processes left after killing the build at {model}: {stray}"
+    assert proc.returncode == -signal.SIGKILL, f"the build ended before {model} started:\n{''.join(out)[-4000:]}"
+    return model, subprocess.CompletedProcess(cmd, proc.returncode, "".join(out), "")
+
+
+def _session_alive(sid: int) -> list[str]:
+    """Processes still in session `sid` (the killed build's), as 'pid command' lines."""
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session id
+            left.append(f"{stat.parent.name} {(stat.parent / 'comm').read_text().strip()}")
+    return left
 
 
 def run_results(home: Path) -> dict[str, dict]:

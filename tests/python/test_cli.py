@@ -87,3 +87,37 @@ def test_backfill_refuses_a_range_it_cannot_build(argv, message, small_landing, 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('{"quality_lower_z": "1; drop table marts.view_valuations"}', "give a finite number (JSON, unquoted)"),
+        ("""{"platform_start_date": "2020-01-01' or '1'='1"}""", "give a date YYYY-MM-DD"),
+        ('{"ml_enabled": "false"}', "give true or false"),
+        ('{"ml_threads": 1.5}', "give a whole number"),
+        ('{"quality_abuse_share": [0.3, 0.1]}', "give a band [low, high] with low <= high"),
+        ('{"quality_abuse_share": [0, "1) or (1"]}', "give a list of 2 numbers"),
+        ('{"ml_fusion_inputs": {"als) --": 1}}', "give a JSON object of names"),
+        ('{"abuse_bot_min_view_per_day": 3}', "did you mean 'abuse_bot_min_views_per_day'?"),
+        ('{"as_of": "2026-11-19"}', "--vars may not set as_of: the batch comes from the landing data"),
+        ('{"landing_root": "/tmp/x"}', "--vars may not set landing_root"),
+    ],
+)
+def test_build_refuses_vars_that_are_not_of_their_kind(extra, message, small_landing, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WATCHHOUSE_LANDING", str(small_landing))
+    monkeypatch.setenv("WATCHHOUSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WATCHHOUSE_AS_OF", raising=False)
+    for command in (["build"], ["backfill", "--last", "2"]):
+        assert main([*command, "--vars", extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "home" / "build").exists()  # refused before anything was touched
+
+
+def test_build_vars_of_the_right_kind_pass():
+    from watchhouse.buildvars import check_build_vars
+
+    good = {"quality_abuse_share": [0, 0.4], "ml_enabled": False, "ml_fusion_inputs": {"als": 1.0}, "ml_threads": 2,
+            "quality_lower_z": 1.96, "platform_start_date": "2019-06-01"}  # fmt: skip
+    assert check_build_vars(good, runner.project_dir(), {"as_of": "2026-11-20"}) == good

@@ -133,3 +133,26 @@ def test_the_dashboard_exposure_declares_exactly_the_marts_the_dashboard_reads()
     dashboard = next(e for e in exposures if e["type"] == "dashboard")
     declared = sorted(ref.split("'")[1] for ref in dashboard["depends_on"])
     assert declared == sorted(DASHBOARD_MARTS)
+
+
+def test_after_a_failed_run_the_quality_panels_show_that_run_under_a_notice(tmp_path):
+    def results(root: Path, run_id: str, ok: bool) -> None:
+        write_mart(root, "data_quality_results", [
+            {"run_id": run_id, "run_at": dt.datetime(2026, 11, 20, 6), "batch_date": D, "suite": "batch_health",
+             "check_name": "expect_x", "column_name": "abuse_share", "success": ok, "observed_value": "0.4",
+             "unexpected_count": 0, "element_count": 1, "data_docs_path": ""}
+        ])  # fmt: skip
+
+    results(tmp_path, "published-run", True)
+    results(tmp_path / "build", "failed-run", False)  # the unpublished build state of the failed run
+    marts_overrides = {"marts.data_quality_results": tmp_path / "build" / "warehouse" / "marts.db" /
+                       "data_quality_results"}  # fmt: skip
+    with Marts(tmp_path / "warehouse", overrides=marts_overrides) as marts:
+        assert latest_failures(marts, runs=1).column_name.tolist() == ["abuse_share"]
+    with Marts(tmp_path / "warehouse") as marts:
+        assert latest_failures(marts, runs=1).empty
+
+    page = build_dashboard(tmp_path, batch="2026-11-20", failed_run=tmp_path / "build" / "warehouse").path.read_text()
+    assert "the run of batch 2026-11-20 FAILED and was not published" in page
+    assert "abuse_share" in page
+    assert "FAILED" not in build_dashboard(tmp_path, batch="2026-11-20").path.read_text()

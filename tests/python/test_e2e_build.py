@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import handmade
-from e2e import build, mart, run_results
+from e2e import assert_same_tables, build, comparable, mart, run_results
 
 pytestmark = pytest.mark.e2e
 
@@ -86,24 +86,12 @@ def test_popularity_lists_match_independent_computation(generated):
     assert lists.user_id.nunique() == audience
 
 
-# run-time columns: when and how fast a run went, not what it computed
-RUN_TIME = {"run_id", "run_at", "started_at", "finished_at", "training_seconds", "scoring_latency_ms", "metrics_json",
-            "artifact_uri"}  # fmt: skip
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in frame.columns if c not in RUN_TIME]
-    frame = frame[cols].copy()
-    for c in cols:  # array columns (embeddings) compare as tuples
-        if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
-            frame[c] = frame[c].map(tuple)
-    return frame[cols].sort_values(cols).reset_index(drop=True)
-
-
 def test_rerun_gives_identical_marts_and_earlier_batches_are_partitions(batches):
     _, _, snap = batches
     for name, frame in snap[END].items():
-        pd.testing.assert_frame_equal(_sorted(frame), _sorted(snap["rebuilt"][name]), obj=name)
+        pd.testing.assert_frame_equal(comparable(frame), comparable(snap["rebuilt"][name]), obj=name)
+    # every published table of every schema, not only the marts above
+    assert_same_tables(snap["tables"][END], snap["tables"]["rebuilt"], "rerun of 11-20")
     recon = snap["2026-11-19"]["landing_reconciliation"]
     assert recon.batch_date.astype(str).max() == "2026-11-19"  # D+1 rows neither used nor counted
     lists = snap[END]["recommendation_lists"]

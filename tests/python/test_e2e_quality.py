@@ -1,5 +1,6 @@
-"""Great Expectations inside `make build`: results appended to data_quality_results,
-Data Docs written, and a deliberately broken batch failing loudly with its checks named."""
+"""Great Expectations inside `make build`: results in data_quality_results (one run per batch),
+Data Docs written, and a deliberately broken batch failing loudly with its checks named, and
+not published."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ def test_checkpoint_results_and_data_docs_after_build(generated):
     gap = latest[(latest.suite == "batch_health") & (latest.column_name == "reconciliation_gap")]
     assert gap.observed_number.tolist() == [0.0]
     assert (home / "ge" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
-    # history: the fixture's module reruns append, never replace
-    assert results.run_id.nunique() >= 1 and len(results) == len(latest) * results.run_id.nunique()
+    # one run per batch: a rerun of a batch (the `batches` fixture reruns 11-20) replaces its results
+    runs = results.groupby(results.batch_date.astype(str)).run_id.nunique()
+    assert (runs == 1).all(), runs
+    assert len(results) == len(latest) * results.run_id.nunique()
 
 
 def test_a_bot_attack_batch_fails_the_build_and_names_the_check(tmp_path):
@@ -34,8 +37,11 @@ def test_a_bot_attack_batch_fails_the_build_and_names_the_check(tmp_path):
     done = run_watchhouse("build", "--vars", '{"ml_enabled": false}', landing=landing, home=home)  # no ML needed
     assert done.returncode != 0
     assert "data-quality check failed: batch_health.expect_column_values_to_be_between(abuse_share)" in done.stderr
-    # the run's marts stay readable for diagnosis
-    assert len(mart(home, "vod_quality_scores")) > 0
-    failed = mart(home, "data_quality_results")
+    # a failed batch is not published: readers see nothing (the first batch of this home) ...
+    assert "was not published; readers still see nothing" in done.stderr
+    assert not (home / "warehouse").exists()
+    # ... and the run's tables stay in the build state for diagnosis
+    assert len(mart(home, "vod_quality_scores", warehouse="build/warehouse")) > 0
+    failed = mart(home, "data_quality_results", warehouse="build/warehouse")
     band = failed[(failed.suite == "batch_health") & (failed.column_name == "abuse_share")]
     assert band.success.tolist() == [False] and band.observed_number.iloc[0] > 0.15

@@ -86,7 +86,18 @@ def test_renamed_column_is_reported_as_missing(landing):
     path = landing / "watch_events" / "part-0.parquet"
     table = pq.read_table(path)
     pq.write_table(table.rename_columns(["event_id", "user_id", "video_id", *table.column_names[3:]]), path)
-    with pytest.raises(UserError, match=r"column 'vod_id' of table 'watch_events' is missing \(found: .*video_id"):
+    message = (
+        r"column 'vod_id' of table 'watch_events' is missing \(found: .*video_id.*\); "
+        r"renamed\? the file has video_id"
+    )
+    with pytest.raises(UserError, match=message):
+        inspect_landing(landing)
+
+
+def test_a_table_with_files_but_no_rows_is_refused(landing):
+    path = landing / "follows" / "part-0.parquet"
+    pq.write_table(pq.read_table(path).slice(0, 0), path)
+    with pytest.raises(UserError, match=r"landing table 'follows' is empty: 1 Parquet file\(s\) under .* hold 0 rows"):
         inspect_landing(landing)
 
 

@@ -57,8 +57,11 @@ class DashboardResult:
 def _ge_docs_link(marts: Marts, home: Path, out: Path) -> str | None:
     path = None
     if marts.has("data_quality_results"):
-        rows = marts.df("select data_docs_path from marts.data_quality_results order by run_at desc limit 1")
-        path = Path(rows.data_docs_path[0]) if len(rows) and rows.data_docs_path[0] else None
+        rows = marts.df(
+            "select data_docs_path from marts.data_quality_results where data_docs_path <> '' "
+            "order by run_at desc limit 1"
+        )
+        path = Path(rows.data_docs_path[0]) if len(rows) else None
     if path is None or not path.exists():
         default = home / "ge" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         path = default if default.exists() else None
@@ -74,12 +77,17 @@ def _write_plotly_js(out: Path) -> None:
         target.write_text(script, encoding="utf-8")
 
 
-def build_dashboard(home: Path, out: Path | None = None, batch: str | None = None) -> DashboardResult:
-    """Render every panel from the marts of `home` into `out` (default home/dashboard)."""
+def build_dashboard(
+    home: Path, out: Path | None = None, batch: str | None = None, failed_run: Path | None = None
+) -> DashboardResult:
+    """Render every panel from the published marts of `home` into `out` (default home/dashboard).
+    `failed_run`: the build warehouse of a run that failed (and published nothing): its
+    data-quality results are shown instead, under a notice."""
     home = Path(home)
     out = Path(out) if out else home / "dashboard"
     out.mkdir(parents=True, exist_ok=True)
-    with Marts(home / "warehouse") as marts:
+    overrides = {"marts.data_quality_results": failed_run / "marts.db" / "data_quality_results"} if failed_run else {}
+    with Marts(home / "warehouse", overrides=overrides) as marts:
         sections = [
             Section(key, title, intro, [spec.render(marts) for spec in specs]) for key, title, intro, specs in SECTIONS
         ]
@@ -93,6 +101,11 @@ def build_dashboard(home: Path, out: Path | None = None, batch: str | None = Non
         _panel(sections, "dq-failures").links.append(("GE Data Docs of the latest run", ge_docs))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     heading = f"Batch {batch} · built {now}" if batch else f"Built {now}"
+    if failed_run:
+        heading += (
+            f" · the run of batch {batch} FAILED and was not published: the data-quality panels show that run,"
+            " the others the last published batch"
+        )
     footer = f"Generated from the marts under {home / 'warehouse'} by `watchhouse dashboard` at {now}."
     _write_plotly_js(out)
     page = out / "index.html"

@@ -4,8 +4,8 @@ Called by the dbt Python model `data_quality_results` (inside the dbt process,
 so the embedded metastore is never held by a second process). Each suite
 validates one small frame of watchhouse.quality.frames through a GE
 Checkpoint that also updates the Data Docs under $WATCHHOUSE_HOME/ge. Every
-expectation result becomes one row of the returned frame, which dbt appends
-to the mart: the history of all runs.
+expectation result becomes one row of the returned frame, which dbt writes
+as the batch's partition of the mart (a rerun replaces it).
 """
 
 from __future__ import annotations
