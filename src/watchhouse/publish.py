@@ -197,7 +197,10 @@ def publish(home: Path, batch: str) -> Path:
     layout.marker.unlink(missing_ok=True)
     _fsync_dir(layout.build)
     for old in sorted(layout.versions.glob("v*-*"))[:-KEEP_VERSIONS]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old != version:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in layout.versions.glob(".v*.partial"):  # left by a run killed while publishing
+        shutil.rmtree(partial, ignore_errors=True)
     return version
 
 
