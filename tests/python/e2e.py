@@ -68,7 +68,7 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in frame.columns if c not in RUN_TIME]
     frame = frame[cols].copy()
     for c in cols:
-        if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
+        if frame[c].dtype == object and frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
             frame[c] = frame[c].map(lambda v: None if v is None else tuple(v))
     return frame.sort_values(cols).reset_index(drop=True)
 
