@@ -23,12 +23,15 @@ def main() -> None:
     parser.add_argument("home", type=Path)
     home = parser.parse_args().home.resolve()
     source = publish.Layout(home)
-    if not source.build_warehouse.is_dir():
+    tables = source.build_warehouse
+    if not tables.is_dir() and source.link.is_dir() and not source.link.is_symlink():
+        tables = source.link  # a home built before atomic publish: its warehouse/ is the build state
+    if not tables.is_dir():
         raise SystemExit(f"{source.build_warehouse} missing: build {home} first")
     with tempfile.TemporaryDirectory(dir=home.parent, prefix="bench-publish-") as tmp:
         work = Path(tmp) / "home"
         layout = publish.Layout(work)
-        shutil.copytree(source.build_warehouse, layout.build_warehouse)
+        shutil.copytree(tables, layout.build_warehouse)
         shutil.copytree(source.metastore, layout.metastore)
         files = sum(1 for p in layout.build_warehouse.rglob("*") if p.is_file())
         size = sum(p.stat().st_size for p in layout.build_warehouse.rglob("*") if p.is_file())
