@@ -169,9 +169,10 @@ def restore(layout: Layout) -> None:
     shutil.copytree(version / METASTORE_COPY, layout.metastore)
 
 
-def publish(home: Path, batch: str) -> Path:
+def publish(home: Path, batch: str, meta: dict | None = None) -> Path:
     """After a run built and tested its batch: snapshot the build state as a new version,
-    switch the `warehouse` link to it, drop versions beyond KEEP_VERSIONS, clear the marker."""
+    switch the `warehouse` link to it, drop versions beyond KEEP_VERSIONS, clear the marker.
+    `meta`: more keys for the version's manifest (they are published, and rolled back, with it)."""
     layout = Layout(Path(home))
     layout.versions.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name.split("-")[0][1:]) for p in layout.versions.glob("v*-*") if p.name[1:7].isdigit()]
@@ -185,7 +186,7 @@ def publish(home: Path, batch: str) -> Path:
         tables += [f"{schema.name[:-3]}.{t.name}" for t in sorted(schema.iterdir()) if t.is_dir()]
     shutil.copytree(layout.metastore, staging / METASTORE_COPY)
     published_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    manifest = {"version": version.name, "batch": batch, "published_at": published_at, "tables": tables}
+    manifest = {**(meta or {}), "version": version.name, "batch": batch, "published_at": published_at, "tables": tables}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
     _fsync_tree(staging)
     staging.rename(version)
