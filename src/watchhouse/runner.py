@@ -19,8 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchhouse import publish
-from watchhouse.buildvars import check_build_vars
+from watchhouse import arrivals, publish
+from watchhouse.buildvars import check_build_vars, project_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
 
@@ -135,23 +135,25 @@ def build(
     # a partial build runs only the tests whose parents are all selected (not stale neighbours')
     args = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
     batch = info.as_of.isoformat()
+    dbt_vars = {**info.as_vars(), **(extra_vars or {})}
     with publish.HomeLock(paths.home):  # held from recovery through the switch (dbt() re-enters it)
         recovered = publish.begin(paths.home, batch)
         if recovered:
             print(f"watchhouse: recovered: {recovered}")
-        rc = dbt(args, paths, {**info.as_vars(), **(extra_vars or {})}, target)
+        rc, failed_batch, registry = _run_batches(paths, info.as_of, args, dbt_vars, extra_vars, target)
         if rc == 0:
-            version = publish.publish(paths.home, batch)
+            version = publish.publish(paths.home, batch, meta=registry.published(batch))
             print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
     if rc != 0:
         print(
             f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
         )
-        for line in failing_quality_checks(paths, batch):
+        for line in failing_quality_checks(paths, failed_batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
         shown = publish.published_info(paths.home)
+        redoing = f" (while re-processing batch {failed_batch} for late data)" if failed_batch != batch else ""
         print(
-            f"watchhouse: batch {batch} was not published; readers still see "
+            f"watchhouse: batch {batch} was not published{redoing}; readers still see "
             + (f"batch {shown['batch']} ({shown['version']})" if shown else "nothing (no batch published yet)")
             + f"; the failed run's tables stay in {paths.build_warehouse} until the next run",
             file=sys.stderr,
@@ -159,6 +161,33 @@ def build(
     if dashboard:  # after a failed build too: that is when the data-quality panels matter most
         write_dashboard(paths, batch, failed=rc != 0)
     return rc
+
+
+def _run_batches(
+    paths: Paths, as_of: dt.date, args: list[str], dbt_vars: dict, extra_vars: dict | None, target: str | None
+) -> tuple[int, str, arrivals.Registry]:
+    """dbt for the batch, after re-running the earlier batches that late landing files touch
+    (watchhouse.arrivals); nothing is published in between. Returns (exit code, the batch that
+    failed or the batch, the landing file registry to publish)."""
+    late_days = int(dbt_vars.get("late_data_days", project_vars(paths.project)["late_data_days"]))
+    late = arrivals.plan(paths.landing, publish.published_info(paths.home), as_of, late_days)
+    for line in late.lines:
+        print(f"watchhouse: late data: {line}")
+    folder = late.write_arrivals(publish.Layout(paths.home).build)
+    for day in late.reprocess:
+        print(f"watchhouse: late data: re-processing batch {day} before batch {as_of}")
+        day_vars = {**inspect_landing(paths.landing, as_of=day).as_vars(), **(extra_vars or {})}
+        # the unit tests do not read data: the run of the batch itself runs them
+        rc = dbt(
+            [*args, "--exclude-resource-type", "unit_test"],
+            paths,
+            {**day_vars, "landing_arrivals": str(folder)},
+            target,
+        )
+        if rc != 0:
+            return rc, day.isoformat(), late.registry
+    rc = dbt(args, paths, {**dbt_vars, "landing_arrivals": str(folder)}, target)
+    return rc, as_of.isoformat(), late.registry
 
 
 def write_dashboard(paths: Paths, batch: str | None = None, failed: bool = False) -> None:

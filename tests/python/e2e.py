@@ -199,3 +199,28 @@ def plant_served_lists(landing: Path, users: int = 6) -> dict:
     schema = contract.RECOMMENDATIONS_SERVED.schema
     pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), out / "part-0.parquet")
     return {"users": [u for u, _ in rows], "broken": {r[6]: 1 for r in broken}, "unknown_item": len(rows)}
+
+
+def plant_late_file(landing: Path, day: str, rows: int, name: str) -> list[str]:
+    """A watch-events file landing late: `rows` clean views of `day` (no planted contract break, no
+    labelled abuse) copied under new event ids `late-<name>-<i>`, written as a new file in the
+    day's partition. Returns the new event ids."""
+    import pyarrow.parquet as pq
+
+    folder = landing / "watch_events" / f"event_date={day}"
+    schema = pq.read_schema(next(folder.glob("*.parquet")))
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    table = con.execute(
+        f"""
+        select * exclude (event_id), 'late-{name}-' || row_number() over (order by event_id) as event_id
+        from read_parquet('{folder}/*.parquet')
+        where event_id not in (select row_key from read_parquet('{landing}/_generator/contract_violations.parquet')
+                               where row_key is not null)
+          and event_id not in (select event_id from read_parquet('{landing}/abuse_labels/**/*.parquet'))
+        order by event_id limit {rows}
+        """
+    ).fetch_arrow_table()
+    table = table.select(schema.names).cast(schema)
+    pq.write_table(table, folder / f"late-{name}.parquet")
+    return table.column("event_id").to_pylist()

@@ -16,7 +16,8 @@ prechecked as (
         coalesce(
             case when event_id is null or user_id is null or broadcast_id is null then 'null_key' end,
             {{ timestamp_reason('joined_at') }},
-            case when left_at < joined_at then 'invalid_interval' end
+            case when left_at < joined_at then 'invalid_interval' end,
+            {{ late_arrival_reason() }}
         ) as pre_reason
     from events
 ),
@@ -38,6 +39,8 @@ reasons_assigned as (
         ranked.client,
         ranked.ip_hash,
         ranked.batch_date,
+        ranked.landing_file,
+        ranked.arrived_batch,
         coalesce(
             ranked.pre_reason,
             case

@@ -23,7 +23,8 @@ prechecked as (
                 when watched_seconds is null or isnan(watched_seconds) or abs(watched_seconds) = double('Infinity')
                     then 'non_finite_seconds'
                 when watched_seconds < 0 then 'negative_seconds'
-            end
+            end,
+            {{ late_arrival_reason() }}
         ) as pre_reason
     from events
 ),
@@ -46,6 +47,8 @@ reasons_assigned as (
         ranked.ip_hash,
         ranked.surface,
         ranked.batch_date,
+        ranked.landing_file,
+        ranked.arrived_batch,
         coalesce(
             ranked.pre_reason,
             case

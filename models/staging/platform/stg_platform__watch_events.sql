@@ -1,5 +1,12 @@
 with source as (
-    select * from {{ source('platform', 'watch_events') }}
+    select
+        *,
+        {{ landing_file('watch_events') }} as landing_file
+    from {{ source('platform', 'watch_events') }}
+),
+
+arrivals as (
+    {{ landing_arrivals('watch_events') }}
 ),
 
 renamed as (
@@ -12,9 +19,18 @@ renamed as (
         cast(client as string) as client,
         cast(ip_hash as string) as ip_hash,
         cast(surface as string) as surface,
+        landing_file,
         {{ batch_date_of('started_at', 'watch_events') }} as batch_date
     from source
+),
+
+arrived as (
+    select
+        renamed.*,
+        arrivals.arrived_batch
+    from renamed
+    left join arrivals on renamed.landing_file = arrivals.landing_file
 )
 
-select * from renamed
+select * from arrived
 where batch_date <= {{ as_of_date() }}
