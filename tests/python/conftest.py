@@ -65,15 +65,17 @@ def generated(tmp_path_factory):
 @pytest.fixture(scope="session")
 def batches(generated):
     """Daily runs replayed on the generated landing after its first build: `watchhouse backfill`
-    of 11-18 and 11-19, then 11-20 (each run scores the lists of the day before), then a run of
+    of 11-18 and 11-19, then two late files land and 11-20 is built (re-running 11-19 first; each
+    run scores the lists of the day before), then a run of
     11-20 SIGKILLed at a random model (seed: WATCHHOUSE_FAULT_SEED, else random, printed), then
     11-20 rebuilt (it recovers from the killed run first). Returns (landing, home, snapshots):
     marts read after 11-19, after 11-20, and after the rebuild of 11-20; "tables": every
     published table after 11-20 ("2026-11-20"), after the kill ("killed") and after the rebuild
-    ("rebuilt"); "kill": (seed, model, the killed run), "rebuild": the rebuild's run."""
+    ("rebuilt"); "kill": (seed, model, the killed run), "rebuild": the rebuild's run; "late": (the
+    late event ids by day, the 11-20 run that found them)."""
     import random
 
-    from e2e import TINY_VARS, build, kill_build_at, mart, published_tables, run_watchhouse
+    from e2e import LATE_ROWS, TINY_VARS, build, kill_build_at, mart, plant_late_file, published_tables, run_watchhouse
 
     landing, home, _ = generated
     done = run_watchhouse(
@@ -91,7 +93,13 @@ def batches(generated):
         return {**{name: mart(home, name) for name in names}, "ml_id_map": mart(home, "ml_id_map", "intermediate")}
 
     snapshots = {"2026-11-19": snapshot()}
-    build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
+    # two files land late before the 11-20 run: views moved from 11-18 to 11-19 (one day late: 11-19 is
+    # re-run first) and views of 11-17 (three days > late_data_days 2: quarantined as late_arrival)
+    late = {
+        "2026-11-19": plant_late_file(landing, "2026-11-19", LATE_ROWS, "one-day", from_day="2026-11-18"),
+        "2026-11-17": plant_late_file(landing, "2026-11-17", LATE_ROWS, "three-days"),
+    }
+    snapshots["late"] = (late, build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS))
     snapshots["2026-11-20"] = snapshot()
     tables = {"2026-11-20": published_tables(home)}
     seed = int(os.environ.get("WATCHHOUSE_FAULT_SEED") or random.randrange(10_000))

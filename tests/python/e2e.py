@@ -21,6 +21,7 @@ WATCHHOUSE = str(Path(sys.executable).with_name("watchhouse"))
 # from one day to the next: the GE band and the day-to-day change limit are widened for it, and only
 # for it (test_e2e_quality shows the default band failing a heavy batch).
 TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3}
+LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 
 
 def run_watchhouse(*args: str, landing: Path, home: Path, as_of: str | None = None) -> subprocess.CompletedProcess:
@@ -201,26 +202,42 @@ def plant_served_lists(landing: Path, users: int = 6) -> dict:
     return {"users": [u for u, _ in rows], "broken": {r[6]: 1 for r in broken}, "unknown_item": len(rows)}
 
 
-def plant_late_file(landing: Path, day: str, rows: int, name: str) -> list[str]:
-    """A watch-events file landing late: `rows` clean views of `day` (no planted contract break, no
-    labelled abuse) copied under new event ids `late-<name>-<i>`, written as a new file in the
-    day's partition. Returns the new event ids."""
+def plant_late_file(landing: Path, day: str, rows: int, name: str, from_day: str | None = None) -> list[str]:
+    """A watch-events file landing late in `day`'s partition: clean views (no planted contract
+    break, no user with labelled abuse) of `from_day` (default `day`) moved to `day`, one per user,
+    under new event ids `late-<name>-<i>`. Moved views come from users with no view on `day`, so
+    each one adds a user to the evaluation of the lists of the day before. Returns the event ids."""
     import pyarrow.parquet as pq
 
     folder = landing / "watch_events" / f"event_date={day}"
+    source = landing / "watch_events" / f"event_date={from_day or day}"
     schema = pq.read_schema(next(folder.glob("*.parquet")))
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     table = con.execute(
         f"""
-        select * exclude (event_id), 'late-{name}-' || row_number() over (order by event_id) as event_id
-        from read_parquet('{folder}/*.parquet')
-        where event_id not in (select row_key from read_parquet('{landing}/_generator/contract_violations.parquet')
-                               where row_key is not null)
-          and event_id not in (select event_id from read_parquet('{landing}/abuse_labels/**/*.parquet'))
-        order by event_id limit {rows}
+        with labelled as (
+            select distinct w.user_id from read_parquet('{landing}/watch_events/*/*.parquet') as w
+            join read_parquet('{landing}/abuse_labels/**/*.parquet') using (event_id)
+            where w.user_id is not null
+        ),
+        clean as (
+            select *, row_number() over (partition by user_id order by event_id) as nth
+            from read_parquet('{source}/*.parquet')
+            where regexp_matches(user_id, '^u[0-9]+$')
+              and event_id not in (select row_key from read_parquet('{landing}/_generator/contract_violations.parquet')
+                                   where row_key is not null)
+              and user_id not in (select user_id from labelled)
+              and (date '{day}' = date '{from_day or day}'
+                   or user_id not in (select user_id from read_parquet('{folder}/*.parquet') where user_id is not null))
+        )
+        select * exclude (event_id, started_at, nth),
+               started_at + to_days(date '{day}' - date '{from_day or day}') as started_at,
+               'late-{name}-' || row_number() over (order by event_id) as event_id
+        from clean where nth = 1 order by event_id limit {rows}
         """
     ).fetch_arrow_table()
+    assert table.num_rows == rows, f"only {table.num_rows} views to move"
     table = table.select(schema.names).cast(schema)
     pq.write_table(table, folder / f"late-{name}.parquet")
     return table.column("event_id").to_pylist()

@@ -1,6 +1,6 @@
 """Faults during real builds (docs/reliability.md): a run SIGKILLed at a random model, then the
-next run. The kill and the rebuild happen in the `batches` fixture (conftest.py), so they cost
-one partial run and add no extra build to the suite."""
+next run; landing files that arrive late. The kill, the rebuild and the late files happen in the
+`batches` fixture (conftest.py), so they cost one partial run and one re-run of a batch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from e2e import assert_same_tables
+from e2e import LATE_ROWS, assert_same_tables, mart
 
 pytestmark = pytest.mark.e2e
 END = "2026-11-20"
@@ -34,3 +34,54 @@ def test_the_next_run_recovers_by_itself_and_publishes(batches):
     assert set(snap["tables"]["rebuilt"]) <= set(manifest["tables"])  # (it lists empty tables too)
     # and it computed what the uninterrupted run of 11-20 had: every table, not only the marts
     assert_same_tables(snap["tables"][END], snap["tables"]["rebuilt"], "rebuild after the kill")
+
+
+def test_views_landing_a_day_late_rerun_their_batch_before_the_next_is_published(batches):
+    _, home, snap = batches
+    late, run = snap["late"]
+    assert "watchhouse: late data: re-processing batch 2026-11-19 before batch 2026-11-20" in run.stdout
+    assert "re-processing batch 2026-11-18" not in run.stdout  # 11-18 holds no late row
+    assert run.stdout.count("watchhouse: published batch") == 1  # readers never saw the re-run of 11-19 alone
+    assert set(late["2026-11-19"]) <= set(mart(home, "view_valuations").event_id)  # clean views, used
+    # the re-run of 11-19 scored the lists of 11-18 on 11-19's views, late ones included: each late view is
+    # the only 11-19 view of its user, so every late user with a popularity list of 11-18 is newly evaluated
+    lists = snap[END]["recommendation_lists"]
+    listed = set(lists[(lists.model_name == "popularity") & (lists.batch_date.astype(str) == "2026-11-18")].user_id)
+    views = mart(home, "view_valuations")
+    late_users = set(views[views.event_id.isin(late["2026-11-19"])].user_id) & listed
+    assert len(late_users) > LATE_ROWS // 2
+
+    def evaluated(marts: dict) -> int:
+        m = marts["offline_eval_metrics"]
+        row = m[(m.model_name == "popularity") & (m.batch_date.astype(str) == "2026-11-18") & (m.k == 10)]
+        return int(row.users_evaluated.item())
+
+    assert evaluated(snap[END]) == evaluated(snap["2026-11-19"]) + len(late_users)
+
+
+def test_views_landing_later_than_late_data_days_are_quarantined_and_counted(batches):
+    _, home, snap = batches
+    late, run = snap["late"]
+    assert (
+        "watch_events/event_date=2026-11-17/late-three-days.parquet arrived at batch 2026-11-20 more than "
+        f"late_data_days=2 late: {LATE_ROWS} of 2026-11-17 quarantined as late_arrival"
+    ) in run.stdout
+    q = mart(home, "quarantine_watch_events")
+    q = q[q.quarantine_reason == "late_arrival"]
+    assert sorted(q.event_id) == sorted(late["2026-11-17"])
+    assert set(q.landing_file) == {"event_date=2026-11-17/late-three-days.parquet"}
+    assert set(q.arrived_batch.astype(str)) == {END}
+    summary = snap[END]["quarantine_summary"]
+    summary = summary[(summary.landing_table == "watch_events") & (summary.quarantine_reason == "late_arrival")]
+    assert summary[["batch_date", "quarantined_rows"]].astype(str).values.tolist() == [["2026-11-17", str(LATE_ROWS)]]
+    # raw = accepted + quarantined still holds for 11-17: the late rows are counted, none used
+
+    def counts(marts: dict) -> tuple[int, int, int]:
+        r = marts["landing_reconciliation"]
+        r = r[(r.landing_table == "watch_events") & (r.batch_date.astype(str) == "2026-11-17")].iloc[0]
+        return int(r.raw_rows), int(r.accepted_rows), int(r.quarantined_rows)
+
+    before, after = counts(snap["2026-11-19"]), counts(snap[END])
+    assert after == (before[0] + LATE_ROWS, before[1], before[2] + LATE_ROWS)
+    # the registry was published with 11-20: the rebuild after the kill finds nothing late
+    assert "late data" not in snap["rebuild"].stdout
