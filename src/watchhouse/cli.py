@@ -133,7 +133,7 @@ def _cmd_pseudonym(args: argparse.Namespace) -> int:
     from watchhouse.runner import Paths
 
     key = privacy.PseudonymKey.from_env()
-    privacy.check_key_unchanged(Paths.from_env().home, key)  # else these would match no mart
+    privacy.check_lookup_key(Paths.from_env().home, key)
     if key.is_demo:
         print(f"watchhouse: {privacy.KEY_ENV} is not set: pseudonyms under the public demo key", file=sys.stderr)
     for value in args.ids:

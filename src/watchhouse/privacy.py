@@ -97,16 +97,24 @@ def demo_warning(key: PseudonymKey, landing: Path) -> str | None:
     )
 
 
+def _described(key: PseudonymKey) -> str:
+    return "the demo key (WATCHHOUSE_PSEUDONYM_KEY unset)" if key.is_demo else f"key id {key.key_id}"
+
+
+def _published_with_another_key(home: Path, key: PseudonymKey) -> dict | None:
+    """The published manifest when the batch readers see was built with another key than `key`."""
+    shown = publish.published_info(home)
+    return None if shown is None or shown.get("pseudonym_key_id") == key.key_id else shown
+
+
 def check_key_unchanged(home: Path, key: PseudonymKey) -> None:
     """Refuse a key other than the one the published batch was built with: earlier batches'
     partitions (recommendation_lists, offline_eval_*, ...) hold pseudonyms of that key, and new
     ones would never join them. Nothing published yet: any key is fine."""
-    shown = publish.published_info(home)
+    shown = _published_with_another_key(home, key)
     if shown is None:
         return
     published = shown.get("pseudonym_key_id")
-    if published == key.key_id:
-        return
     where = f"published batch {shown.get('batch', '?')} ({shown.get('version', '?')}) in {home}"
     if published is None:
         raise UserError(
@@ -114,12 +122,25 @@ def check_key_unchanged(home: Path, key: PseudonymKey) -> None:
             f"Build into a fresh WATCHHOUSE_HOME and backfill the batches you need (watchhouse backfill --from ...)"
         )
     used = "the demo key" if shown.get("pseudonym_demo_key") else f"key id {published}"
-    now = "the demo key (WATCHHOUSE_PSEUDONYM_KEY unset)" if key.is_demo else f"key id {key.key_id}"
     raise UserError(
-        f"{KEY_ENV} changed: {where} was pseudonymised with {used}, this run would use {now}. Earlier batches' "
+        f"{KEY_ENV} changed: {where} was pseudonymised with {used}, this run would use {_described(key)}. "
+        f"Earlier batches' "
         f"partitions (recommendation_lists, offline_eval_*, ...) hold the old pseudonyms and would no longer "
         f"join. Set {KEY_ENV} back to the key of that home, or rotate: build into a fresh WATCHHOUSE_HOME "
         f"with the new key and backfill (watchhouse backfill --from ...)"
+    )
+
+
+def check_lookup_key(home: Path, key: PseudonymKey) -> None:
+    """Refuse to look pseudonyms up under another key than the published marts' (none would match)."""
+    shown = _published_with_another_key(home, key)
+    if shown is None:
+        return
+    published = shown.get("pseudonym_key_id")
+    built = "no key (raw ids: built before pseudonyms)" if published is None else f"key id {published}"
+    raise UserError(
+        f"the marts in {home} were built with {built}, this lookup would use {_described(key)}: its pseudonyms would "
+        f"match no row there. Set {KEY_ENV} to the key that home was built with (or WATCHHOUSE_HOME to its home)"
     )
 
 
