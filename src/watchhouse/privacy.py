@@ -124,10 +124,9 @@ def check_key_unchanged(home: Path, key: PseudonymKey) -> None:
     used = "the demo key" if shown.get("pseudonym_demo_key") else f"key id {published}"
     raise UserError(
         f"{KEY_ENV} changed: {where} was pseudonymised with {used}, this run would use {_described(key)}. "
-        f"Earlier batches' "
-        f"partitions (recommendation_lists, offline_eval_*, ...) hold the old pseudonyms and would no longer "
-        f"join. Set {KEY_ENV} back to the key of that home, or rotate: build into a fresh WATCHHOUSE_HOME "
-        f"with the new key and backfill (watchhouse backfill --from ...)"
+        "Earlier batches' partitions (recommendation_lists, offline_eval_*, ...) hold the old pseudonyms and "
+        f"would no longer join. Set {KEY_ENV} back to the key of that home, or rotate: build into a fresh "
+        "WATCHHOUSE_HOME with the new key and backfill (watchhouse backfill --from ...)"
     )
 
 
