@@ -128,6 +128,19 @@ def _cmd_abuse_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pseudonym(args: argparse.Namespace) -> int:
+    from watchhouse import privacy
+    from watchhouse.runner import Paths
+
+    key = privacy.PseudonymKey.from_env()
+    privacy.check_lookup_key(Paths.from_env().home, key)
+    if key.is_demo:
+        print(f"watchhouse: {privacy.KEY_ENV} is not set: pseudonyms under the public demo key", file=sys.stderr)
+    for value in args.ids:
+        print(f"{value}\t{key.pseudonym(value)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="watchhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
     an.add_argument("--vars", default=None, help="the analysis's vars as a JSON object, e.g. '{\"days\": 7}'")
     an.add_argument("--limit", type=_positive, default=None, help="print at most this many rows")
     an.set_defaults(func=_cmd_analysis)
+
+    ps = sub.add_parser("pseudonym", help="print the pseudonym the marts hold for each landing user id or IP hash")
+    ps.add_argument("ids", nargs="+", metavar="ID", help="landing values, e.g. u000123")
+    ps.set_defaults(func=_cmd_pseudonym)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

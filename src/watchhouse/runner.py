@@ -5,6 +5,7 @@ Environment (all optional, documented in the README):
 - WATCHHOUSE_HOME: where everything is written (default <repo>/.watchhouse/home)
 - WATCHHOUSE_AS_OF: batch date YYYY-MM-DD (default: last complete day)
 - WATCHHOUSE_TARGET: dbt target, local (default) or cluster
+- WATCHHOUSE_PSEUDONYM_KEY: key of the ids' pseudonyms (watchhouse.privacy)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchhouse import arrivals, publish
+from watchhouse import arrivals, privacy, publish
 from watchhouse.buildvars import check_build_vars, project_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
@@ -94,7 +95,7 @@ def dbt_env(paths: Paths) -> dict[str, str]:
         PYSPARK_PYTHON=env.get("PYSPARK_PYTHON", sys.executable),
         PYARROW_IGNORE_TIMEZONE="1",
     )
-    return env
+    return privacy.with_pads(env)
 
 
 def dbt(args: list[str], paths: Paths, dbt_vars: dict, target: str | None = None, lock: bool = True) -> int:
@@ -137,12 +138,14 @@ def build(
     batch = info.as_of.isoformat()
     dbt_vars = {**info.as_vars(), **(extra_vars or {})}
     with publish.HomeLock(paths.home):  # held from recovery through the switch (dbt() re-enters it)
+        key = privacy.key_for_build(paths.home, paths.landing)  # a changed key is refused before anything
         recovered = publish.begin(paths.home, batch)
         if recovered:
             print(f"watchhouse: recovered: {recovered}")
         rc, failed_batch, registry = _run_batches(paths, info.as_of, args, dbt_vars, extra_vars, target)
         if rc == 0:
-            version = publish.publish(paths.home, batch, meta=registry.published(batch))
+            meta = {**registry.published(batch), **key.manifest_meta()}
+            version = publish.publish(paths.home, batch, meta=meta)
             print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
     if rc != 0:
         print(

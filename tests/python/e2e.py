@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -24,20 +26,50 @@ TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 
 LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 
 
-def run_watchhouse(*args: str, landing: Path, home: Path, as_of: str | None = None) -> subprocess.CompletedProcess:
+# Every e2e run pseudonymises ids with this key (a home refuses a run with another key); key=None runs
+# without one, i.e. with the public demo key (test_e2e_build's hand-written landing, which is warned about).
+E2E_KEY = "e2e-test-key"
+
+
+def pseudonym(value: str | None) -> str | None:
+    """The pseudonym a mart holds for a landing user id or IP hash: HMAC-SHA256 under E2E_KEY,
+    computed here with Python's hmac, independently of watchhouse. Null (None, or pandas' NaN) stays null."""
+    return (
+        None if not isinstance(value, str) else hmac.new(E2E_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+    )
+
+
+def duck() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with `pseudonym(varchar)` (the function above), to map landing ids in SQL."""
+    con = duckdb.connect()
+    con.create_function("pseudonym", pseudonym, ["VARCHAR"], "VARCHAR")
+    return con
+
+
+def watchhouse_env(landing: Path, home: Path, as_of: str | None = None, key: str | None = E2E_KEY) -> dict:
     env = dict(os.environ, WATCHHOUSE_LANDING=str(landing), WATCHHOUSE_HOME=str(home))
-    env.pop("WATCHHOUSE_AS_OF", None)
+    for name in ("WATCHHOUSE_AS_OF", "WATCHHOUSE_PSEUDONYM_KEY"):
+        env.pop(name, None)
     if as_of:
         env["WATCHHOUSE_AS_OF"] = as_of
+    if key:
+        env["WATCHHOUSE_PSEUDONYM_KEY"] = key
     env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
+    return env
+
+
+def run_watchhouse(
+    *args: str, landing: Path, home: Path, as_of: str | None = None, key: str | None = E2E_KEY
+) -> subprocess.CompletedProcess:
+    env = watchhouse_env(landing, home, as_of, key)
     return subprocess.run([WATCHHOUSE, *args], env=env, cwd=REPO, capture_output=True, text=True)
 
 
 def build(
-    landing: Path, home: Path, as_of: str | None = None, extra_vars: dict | None = None
+    landing: Path, home: Path, as_of: str | None = None, extra_vars: dict | None = None, key: str | None = E2E_KEY
 ) -> subprocess.CompletedProcess:
     args = ["build", "--vars", json.dumps(extra_vars)] if extra_vars else ["build"]
-    done = run_watchhouse(*args, landing=landing, home=home, as_of=as_of)
+    done = run_watchhouse(*args, landing=landing, home=home, as_of=as_of, key=key)
     assert done.returncode == 0, f"build failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -92,9 +124,7 @@ def kill_build_at(
 
     models = sorted(u for u, r in run_results(home).items() if u.startswith("model."))
     model = random.Random(seed).choice(models).split(".")[-1]
-    env = dict(os.environ, WATCHHOUSE_LANDING=str(landing), WATCHHOUSE_HOME=str(home), WATCHHOUSE_AS_OF=as_of)
-    env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
-    cmd = [WATCHHOUSE, "build", "--vars", json.dumps(extra_vars)]
+    cmd, env = [WATCHHOUSE, "build", "--vars", json.dumps(extra_vars)], watchhouse_env(landing, home, as_of)
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     out = []

@@ -4,6 +4,7 @@ numbers computed independently from the landing files."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import duckdb
@@ -11,7 +12,8 @@ import pandas as pd
 import pytest
 
 import handmade
-from e2e import assert_same_tables, build, comparable, mart, run_results
+from e2e import E2E_KEY, assert_same_tables, build, comparable, duck, mart, pseudonym, run_results
+from watchhouse import publish
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +73,7 @@ def test_python_model_ran_inside_dbt_build(generated):
 
 
 def test_popularity_lists_match_independent_computation(generated):
-    _, home, _ = generated
+    landing, home, _ = generated
     # popularity counts clean views (accepted, not flagged as abuse): the view_valuations mart
     folder = home / "warehouse" / "marts.db" / "view_valuations"
     views = duckdb.sql(f"select user_id, vod_id, started_at from read_parquet('{folder}/**/*.parquet')").df()
@@ -84,8 +86,89 @@ def test_popularity_lists_match_independent_computation(generated):
     one_user = lists[lists.user_id == lists.user_id.min()].sort_values("rank")
     assert one_user.item_id.tolist() == top.vod_id.tolist()
     assert one_user.score.tolist() == top.score.astype(float).tolist()
-    audience = window[window.user_id.str.match(r"^u\d+$")].user_id.nunique()
-    assert lists.user_id.nunique() == audience
+    # the generator's own users (u000123), as pseudonyms: marts hold no landing id (test_marts_hold_...)
+    ours = {pseudonym(u) for u in _landing_ids(landing, "users", "user_id") if re.fullmatch(r"u\d+", u)}
+    audience = window[window.user_id.isin(ours)].user_id.nunique()
+    assert lists.user_id.nunique() == audience > 0
+
+
+def _landing_ids(landing, table: str, column: str) -> set[str]:
+    rows = duckdb.sql(f"select distinct {column} from read_parquet('{landing}/{table}/**/*.parquet')").fetchall()
+    return {value for (value,) in rows if value is not None}
+
+
+PERSONAL = {"users": ["user_id"], "watch_events": ["user_id", "ip_hash"], "live_watch_events": ["user_id", "ip_hash"],
+            "follows": ["user_id"], "recommendations_served": ["user_id"]}  # fmt: skip
+
+
+def test_marts_hold_no_landing_user_id_or_ip_hash_outside_the_quarantine(generated):
+    landing, home, _ = generated
+    raw = set().union(*(_landing_ids(landing, t, c) for t, cols in PERSONAL.items() for c in cols))
+    assert len(raw) > 800  # the landing's users and IP hashes (and the served lists' users)
+    checked = 0
+    for schema in ("marts", "intermediate"):
+        for folder in sorted((home / "warehouse" / f"{schema}.db").iterdir()):
+            # by design raw: the quarantine (for the data team) and the validated tables it is cut from
+            if folder.name.startswith("quarantine_") or folder.name.endswith("_validated"):
+                continue
+            if not any(folder.rglob("*.parquet")):
+                continue
+            frame = mart(home, folder.name, schema)
+            for column in frame.columns:
+                cells = [v for v in frame[column] if v is not None]
+                lists = [v for v in cells if hasattr(v, "__len__") and not isinstance(v, str | bytes | dict)]
+                values = {v for v in [*cells, *(x for v in lists for x in v)] if isinstance(v, str)}
+                leaked = values & raw
+                assert not leaked, f"{schema}.{folder.name}.{column} holds landing ids, e.g. {sorted(leaked)[:3]}"
+                checked += bool(values)
+    assert checked > 50
+
+
+def test_accepted_ids_are_the_hmac_of_the_landing_ids_and_the_quarantine_keeps_them_raw(generated):
+    landing, home, _ = generated
+    con = duck()
+    wh = home / "warehouse" / "marts.db"
+    events = f"read_parquet('{landing}/watch_events/**/*.parquet', hive_partitioning = true)"
+    # every valued and every flagged view carries the pseudonyms of its landing row's user id (and IP hash)
+    for name, ip in (("view_valuations", ""), ("abuse_flags", "and pseudonym(l.ip_hash) = v.ip_hash")):
+        unmatched, views = con.sql(
+            f"""select count(*) filter (where not exists (select 1 from {events} as l
+                       where l.event_id = v.event_id and pseudonym(l.user_id) = v.user_id {ip})), count(*)
+                from read_parquet('{wh}/{name}/**/*.parquet') as v"""
+        ).fetchone()
+        assert views > 100 and unmatched == 0, name
+    # user_watch_norms: exactly the pseudonyms of the landing users of the clean views
+    clean_users = con.sql(
+        f"""select distinct l.user_id from {events} as l
+            semi join read_parquet('{wh}/view_valuations/**/*.parquet') as v using (event_id)"""
+    ).fetchall()
+    norms = set(mart(home, "user_watch_norms").user_id)
+    assert norms == {pseudonym(u) for (u,) in clean_users}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", u) for u in norms)
+    # the quarantine keeps each row's ids as landed, and no pseudonym column
+    quarantined = mart(home, "quarantine_watch_events")
+    assert not [c for c in quarantined.columns if c.endswith("_pseudonym")]
+    landed = set(con.sql(f"select event_id, user_id, ip_hash from {events}").fetchall())
+    rows = quarantined[quarantined.event_id.notna()][["event_id", "user_id", "ip_hash"]]
+    as_rows = {tuple(None if pd.isna(v) else v for v in r) for r in rows.itertuples(index=False)}
+    assert len(as_rows) > 10 and as_rows <= landed
+    assert "unknown_user" in set(quarantined.quarantine_reason)
+
+
+def test_no_file_of_the_home_holds_the_key_or_its_pads(generated):
+    _, home, _ = generated
+    from watchhouse.privacy import PseudonymKey
+
+    key = PseudonymKey.from_env({"WATCHHOUSE_PSEUDONYM_KEY": E2E_KEY})
+    secrets = [E2E_KEY.encode(), *(v.encode() for v in key.dbt_env().values()), *key.pads()]
+    files = [p for p in home.rglob("*") if p.is_file() and not p.is_symlink()]
+    # dbt's compiled SQL and logs, the metastore and its published copies, GE, MLflow, the dashboard
+    assert any(p.name == "dbt.log" for p in files) and any("_metastore_db" in p.parts for p in files)
+    for path in files:
+        data = path.read_bytes()
+        assert not any(s in data for s in secrets), f"{path} holds the pseudonym key or its pads"
+    manifest = publish.published_info(home)
+    assert manifest["pseudonym_key_id"] == key.key_id and manifest["pseudonym_demo_key"] is False
 
 
 def test_rerun_gives_identical_marts_and_earlier_batches_are_partitions(batches):
@@ -103,8 +186,10 @@ def test_rerun_gives_identical_marts_and_earlier_batches_are_partitions(batches)
 def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "home"
     expected = handmade.write(landing)
-    done = build(landing, home)
+    done = build(landing, home, key=None)  # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key
     assert f"building batch {handmade.AS_OF}" in done.stdout
+    # not the generator's demo data: the demo key is flagged loudly, on stderr
+    assert "WARNING: WATCHHOUSE_PSEUDONYM_KEY is not set" in done.stderr and "PUBLIC demo key" in done.stderr
     recon = mart(home, "landing_reconciliation")
     for table, rows in expected.items():
         quarantined = mart(home, f"quarantine_{table}")

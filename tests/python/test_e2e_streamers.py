@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import pytest
 
-from e2e import mart
+from e2e import duck, mart, pseudonym
 
 D_PREV, D = "2026-11-19", "2026-11-20"
 
@@ -54,6 +53,7 @@ def test_exploration_never_offers_a_watched_or_followed_streamer(two_batches):
     candidates = _partition(home, "streamer_exploration_candidates", D)
     daily = pd.read_parquet(home / "warehouse" / "intermediate.db" / "int_user_streamer_daily")
     follows = pd.read_parquet(landing / "follows")
+    follows["user_id"] = follows.user_id.map(pseudonym)  # as the marts hold it
     known = pd.concat([daily[["user_id", "streamer_id"]], follows[["user_id", "streamer_id"]]]).drop_duplicates()
     clash = candidates.merge(known, on=["user_id", "streamer_id"])
     assert clash.empty, clash.head()
@@ -74,8 +74,10 @@ def _clean_watch_seconds(landing, home) -> pd.DataFrame:
     files and the accepted/flagged marts (not from the models under test)."""
     wh = home / "warehouse"
     end = f"timestamptz '{D} 00:00:00+00' + interval 1 day"
-    return duckdb.sql(
-        f"""
+    return (
+        duck()
+        .sql(
+            f"""
         with vods as (select distinct vod_id, streamer_id from read_parquet('{landing}/vods/**/*.parquet')),
         broadcasts as (
             select distinct broadcast_id, streamer_id from read_parquet('{landing}/broadcasts/**/*.parquet')
@@ -85,7 +87,7 @@ def _clean_watch_seconds(landing, home) -> pd.DataFrame:
             where quarantine_reason != 'duplicate_key'
         ),
         live_rows as (
-            select distinct event_id, user_id, broadcast_id, joined_at, left_at
+            select distinct event_id, pseudonym(user_id) as user_id, broadcast_id, joined_at, left_at
             from read_parquet('{landing}/live_watch_events/**/*.parquet', hive_partitioning = true)
             where event_id is not null and joined_at < {end}
         ),
@@ -104,7 +106,9 @@ def _clean_watch_seconds(landing, home) -> pd.DataFrame:
         from (select * from vod union all select * from live)
         group by user_id, streamer_id
         """
-    ).df()
+        )
+        .df()
+    )
 
 
 def test_rank_one_preferred_streamer_is_the_clear_favourite(two_batches):
@@ -121,7 +125,8 @@ def test_rank_one_preferred_streamer_is_the_clear_favourite(two_batches):
 
 def test_user_focus_finds_the_planted_streamer_centric_users(two_batches):
     landing, home, _, _ = two_batches
-    truth = pd.read_parquet(landing / "_generator" / "users.parquet").set_index("user_id").is_streamer_centric
+    truth = pd.read_parquet(landing / "_generator" / "users.parquet")
+    truth = truth.set_index(truth.user_id.map(pseudonym)).is_streamer_centric  # the marts' user ids
     prefs = mart(home, "user_preferred_streamers").drop_duplicates("user_id")
     decided = prefs[prefs.user_focus != "undetermined"]
     said_streamer = decided.set_index("user_id").user_focus.eq("streamer")

@@ -2,8 +2,10 @@ with follows as (
     select * from {{ ref('stg_platform__follows') }}
 ),
 
+-- raw ids: the accepted users' view holds pseudonyms
 users as (
-    select user_id from {{ ref('int_users_accepted') }}
+    select user_id from {{ ref('int_users_validated') }}
+    where quarantine_reason is null
 ),
 
 streamers as (
@@ -46,4 +48,8 @@ reasons_assigned as (
     left join streamers on ranked.streamer_id = streamers.streamer_id
 )
 
-select * from reasons_assigned
+-- pseudonyms for int_follows_accepted (macro accepted_rows); quarantine keeps the raw ids
+select
+    *,
+    {{ pseudonym('user_id') }} as user_id_pseudonym
+from reasons_assigned

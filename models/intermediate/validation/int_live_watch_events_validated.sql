@@ -2,8 +2,10 @@ with events as (
     select * from {{ ref('stg_platform__live_watch_events') }}
 ),
 
+-- raw ids: the accepted users' view holds pseudonyms
 users as (
-    select user_id from {{ ref('int_users_accepted') }}
+    select user_id from {{ ref('int_users_validated') }}
+    where quarantine_reason is null
 ),
 
 broadcasts as (
@@ -54,4 +56,9 @@ reasons_assigned as (
     left join broadcasts on ranked.broadcast_id = broadcasts.broadcast_id
 )
 
-select * from reasons_assigned
+-- pseudonyms for int_live_watch_events_accepted (macro accepted_rows); quarantine keeps the raw ids
+select
+    *,
+    {{ pseudonym('user_id') }} as user_id_pseudonym,
+    {{ pseudonym('ip_hash') }} as ip_hash_pseudonym
+from reasons_assigned

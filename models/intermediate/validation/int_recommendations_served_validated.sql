@@ -4,8 +4,10 @@ with served as (
     select * from {{ ref('stg_platform__recommendations_served') }}
 ),
 
+-- raw ids: the accepted users' view holds pseudonyms
 users as (
-    select user_id from {{ ref('int_users_accepted') }}
+    select user_id from {{ ref('int_users_validated') }}
+    where quarantine_reason is null
 ),
 
 items as (
@@ -72,4 +74,8 @@ reasons_assigned as (
     left join items on ranked.item_type = items.item_type and ranked.item_id = items.item_id
 )
 
-select * from reasons_assigned
+-- pseudonyms for int_recommendations_served_accepted (macro accepted_rows); quarantine keeps the raw ids
+select
+    *,
+    {{ pseudonym('user_id') }} as user_id_pseudonym
+from reasons_assigned

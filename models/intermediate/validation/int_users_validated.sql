@@ -29,4 +29,8 @@ reasons_assigned as (
     from ranked
 )
 
-select * from reasons_assigned
+-- pseudonyms for int_users_accepted (macro accepted_rows); quarantine keeps the raw ids
+select
+    *,
+    {{ pseudonym('user_id') }} as user_id_pseudonym
+from reasons_assigned

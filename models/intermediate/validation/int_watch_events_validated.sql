@@ -2,8 +2,10 @@ with events as (
     select * from {{ ref('stg_platform__watch_events') }}
 ),
 
+-- raw ids: the accepted users' view holds pseudonyms
 users as (
-    select user_id from {{ ref('int_users_accepted') }}
+    select user_id from {{ ref('int_users_validated') }}
+    where quarantine_reason is null
 ),
 
 vods as (
@@ -67,4 +69,9 @@ reasons_assigned as (
     left join vods on ranked.vod_id = vods.vod_id
 )
 
-select * from reasons_assigned
+-- pseudonyms for int_watch_events_accepted (macro accepted_rows); quarantine keeps the raw ids
+select
+    *,
+    {{ pseudonym('user_id') }} as user_id_pseudonym,
+    {{ pseudonym('ip_hash') }} as ip_hash_pseudonym
+from reasons_assigned
