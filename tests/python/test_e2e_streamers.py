@@ -74,10 +74,9 @@ def _clean_watch_seconds(landing, home) -> pd.DataFrame:
     files and the accepted/flagged marts (not from the models under test)."""
     wh = home / "warehouse"
     end = f"timestamptz '{D} 00:00:00+00' + interval 1 day"
-    return (
-        duck()
-        .sql(
-            f"""
+    con = duck()  # kept: a relation dies with its connection
+    return con.sql(
+        f"""
         with vods as (select distinct vod_id, streamer_id from read_parquet('{landing}/vods/**/*.parquet')),
         broadcasts as (
             select distinct broadcast_id, streamer_id from read_parquet('{landing}/broadcasts/**/*.parquet')
@@ -106,9 +105,7 @@ def _clean_watch_seconds(landing, home) -> pd.DataFrame:
         from (select * from vod union all select * from live)
         group by user_id, streamer_id
         """
-        )
-        .df()
-    )
+    ).df()
 
 
 def test_rank_one_preferred_streamer_is_the_clear_favourite(two_batches):
