@@ -23,5 +23,18 @@
                 ~ "environment needs them too)."
             ) }}
         {% endif %}
+        {#- the pads are there; are they the run's key's? (a cluster server started with another key) -#}
+        {% set probe = var('pseudonym_probe', {}) %}
+        {% if probe %}
+            {% set text = "'" ~ probe['text'] | replace("'", "") ~ "'" %}
+            {% set seen = run_query("select " ~ pseudonym(text)).rows[0][0] %}
+            {% if seen != probe['pseudonym'] %}
+                {{ exceptions.raise_compiler_error(
+                    "Spark's pseudonym pads belong to another key than this run's WATCHHOUSE_PSEUDONYM_KEY: "
+                    ~ "on the cluster target the server was started with another key. Restart it with this "
+                    ~ "run's key (watchhouse server stop, then watchhouse server start)."
+                ) }}
+            {% endif %}
+        {% endif %}
     {% endif %}
 {% endmacro %}

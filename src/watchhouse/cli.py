@@ -94,7 +94,10 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     paths = Paths.from_env()
     if not paths.warehouse.is_dir():
         raise UserError(f"no warehouse at {paths.warehouse}: run `make build` (or set WATCHHOUSE_HOME) first")
-    write_dashboard(paths)
+    from watchhouse import cluster
+
+    target = cluster.resolve_target(None)
+    write_dashboard(paths, run_on=cluster.check(paths.home, target, building=False) if target == "cluster" else None)
     return 0
 
 
@@ -139,6 +142,28 @@ def _cmd_pseudonym(args: argparse.Namespace) -> int:
     for value in args.ids:
         print(f"{value}\t{key.pseudonym(value)}")
     return 0
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    from watchhouse import server
+    from watchhouse.runner import Paths
+
+    paths = Paths.from_env()
+    if args.action == "start":
+        config = server.ServerConfig.from_env(standalone=True if args.standalone else None)
+        state = server.start(paths.home, paths.project, config)
+        print(server.describe(state))
+        return 0
+    if args.action == "stop":
+        stopped = server.stop(paths.home)
+        print(f"watchhouse: stopped {', '.join(stopped)}" if stopped else f"watchhouse: no server of {paths.home} runs")
+        return 0
+    state = server.status(paths.home)
+    if state is None:
+        print(f"watchhouse: no server of {paths.home} runs (start one: watchhouse server start)")
+        return 3  # LSB: program is not running
+    print(server.describe(state))
+    return 0 if all(state["answering"].values()) else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -195,6 +220,13 @@ def parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("pseudonym", help="print the pseudonym the marts hold for each landing user id or IP hash")
     ps.add_argument("ids", nargs="+", metavar="ID", help="landing values, e.g. u000123")
     ps.set_defaults(func=_cmd_pseudonym)
+
+    sv = sub.add_parser("server", help="start, stop or show the cluster target's Spark server on loopback")
+    sv.add_argument("action", choices=("start", "stop", "status"))
+    sv.add_argument(
+        "--standalone", action="store_true", help="start: run executors on a Spark standalone master + worker"
+    )
+    sv.set_defaults(func=_cmd_server)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

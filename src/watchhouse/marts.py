@@ -1,4 +1,5 @@
-"""Read the marts without Spark: a DuckDB connection whose schemas mirror the warehouse.
+"""Read the marts without Spark: a DuckDB connection whose schemas mirror the warehouse; or,
+on the cluster target, through its Spark Thrift server (ServerMarts, the same interface).
 
 Every table folder under ``$WATCHHOUSE_HOME/warehouse/<schema>.db/<table>/`` that holds Parquet
 becomes a view ``<schema>.<table>`` (Hive-style ``batch_date=...`` folders become a column), so
@@ -60,6 +61,84 @@ class Marts:
         self.con.close()
 
     def __enter__(self) -> Marts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# PyHive's type codes of the columns DuckDB returns as datetime64 / float (the panels compare both)
+_TEMPORAL = {"DATE_TYPE", "TIMESTAMP_TYPE"}
+_DECIMAL = {"DECIMAL_TYPE"}
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class ServerMarts:
+    """The marts as the cluster target's Spark server holds them, through its Thrift port (PyHive):
+    what the dashboard reads after a cluster build (docs/cluster.md). Same interface as Marts; the
+    SQL runs on Spark, so the dashboard keeps to SQL both engines share; `?` parameters are sent as
+    literals, and dates, timestamps and decimals come back typed as DuckDB returns them."""
+
+    def __init__(self, host: str, port: int, schemas: tuple[str, ...] = SCHEMAS):
+        from pyhive import hive
+
+        self.con = hive.connect(host=host, port=port)
+        self.tables: dict[str, set[str]] = {}
+        for schema in schemas:
+            listed = self._rows(f"show tables in {schema}") if self._has_schema(schema) else []
+            self.tables[schema] = {name for _, name, temporary in listed if not temporary and _NAME.match(name)}
+        self._empty: set[str] = set()
+
+    def _rows(self, sql: str) -> list[tuple]:
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(sql)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def _has_schema(self, schema: str) -> bool:
+        return any(row[0] == schema for row in self._rows("show schemas"))
+
+    def has(self, name: str, schema: str = "marts") -> bool:
+        """Like Marts.has: a table without rows counts as absent."""
+        if name not in self.tables.get(schema, set()) or f"{schema}.{name}" in self._empty:
+            return False
+        if not self._rows(f"select 1 from {schema}.{name} limit 1"):
+            self._empty.add(f"{schema}.{name}")
+            return False
+        return True
+
+    def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        pieces = sql.split("?")
+        if len(pieces) - 1 != len(params or []):
+            raise ValueError(f"{len(pieces) - 1} placeholders, {len(params or [])} parameters: {sql}")
+        sql = pieces[0] + "".join(_literal(value) + rest for value, rest in zip(params or [], pieces[1:], strict=True))
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(sql)
+            columns = [(d[0].split(".")[-1], d[1]) for d in cursor.description]
+            frame = pd.DataFrame(cursor.fetchall(), columns=[name for name, _ in columns])
+        finally:
+            cursor.close()
+        for name, kind in columns:
+            if kind in _TEMPORAL:
+                frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+            elif kind in _DECIMAL:
+                frame[name] = frame[name].astype(float)
+        return frame
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> ServerMarts:
         return self
 
     def __exit__(self, *exc) -> None:

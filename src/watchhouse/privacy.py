@@ -32,6 +32,7 @@ OPAD_ENV = "WATCHHOUSE_PSEUDONYM_OPAD"
 DEMO_KEY = "watchhouse-demo-key: not a secret"
 BLOCK_BYTES = 64  # SHA-256's block size (RFC 2104: B)
 KEY_ID_MESSAGE = b"watchhouse pseudonym key id"
+PROBE_TEXT = "watchhouse pseudonym probe"
 GENERATOR_MANIFEST = Path("_generator") / "manifest.json"  # written by `watchhouse generate` only
 
 
@@ -66,6 +67,12 @@ class PseudonymKey:
     def pseudonym(self, value: str) -> str:
         """The pseudonym a mart holds for `value` (what `watchhouse pseudonym` prints)."""
         return hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
+
+    def probe(self) -> dict[str, str]:
+        """dbt var `pseudonym_probe`: a fixed text and its pseudonym under this key. The on-run-start
+        hook has Spark hash the text with the pads it sees, so a cluster server started with another
+        key is refused (the pseudonym of a public text reveals nothing of the key)."""
+        return {"text": PROBE_TEXT, "pseudonym": self.pseudonym(PROBE_TEXT)}
 
     def manifest_meta(self) -> dict:
         """Keys for the published manifest (publish.publish(meta=...))."""

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchhouse import arrivals, privacy, publish
+from watchhouse import arrivals, cluster, privacy, publish, server
 from watchhouse.buildvars import check_build_vars, project_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
@@ -124,9 +124,13 @@ def build(
     dashboard: bool = True,
 ) -> int:
     paths = Paths.from_env()
-    check_java()
+    target = cluster.resolve_target(target)
+    if target == "local":
+        check_java()
     info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
     extra_vars = check_build_vars(extra_vars, paths.project, info.as_vars())
+    run_on = cluster.check(paths.home, target)
+    versioned = run_on is None or run_on.own is not None  # another cluster's tables are the cluster's
     for notice in info.notices:
         print(f"watchhouse: notice: {notice}")
     print(
@@ -139,12 +143,20 @@ def build(
     dbt_vars = {**info.as_vars(), **(extra_vars or {})}
     with publish.HomeLock(paths.home):  # held from recovery through the switch (dbt() re-enters it)
         key = privacy.key_for_build(paths.home, paths.landing)  # a changed key is refused before anything
-        recovered = publish.begin(paths.home, batch)
-        if recovered:
-            print(f"watchhouse: recovered: {recovered}")
+        dbt_vars["pseudonym_probe"] = key.probe()  # on-run-start: Spark's pads are this key's
+        if versioned:
+            recovered = _begin(paths, batch, run_on)
+            if recovered:
+                print(f"watchhouse: recovered: {recovered}")
+        else:
+            print(
+                f"watchhouse: notice: building through the Spark server at {run_on.endpoint.host}: its warehouse and "
+                "metastore are the cluster's, so this run is not versioned, published or recovered by watchhouse "
+                "(docs/cluster.md)"
+            )
         rc, failed_batch, registry = _run_batches(paths, info.as_of, args, dbt_vars, extra_vars, target)
-        if rc == 0:
-            meta = {**registry.published(batch), **key.manifest_meta()}
+        if rc == 0 and versioned:
+            meta = {**registry.published(batch), **key.manifest_meta(), "target": target}
             version = publish.publish(paths.home, batch, meta=meta)
             print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
     if rc != 0:
@@ -162,8 +174,21 @@ def build(
             file=sys.stderr,
         )
     if dashboard:  # after a failed build too: that is when the data-quality panels matter most
-        write_dashboard(paths, batch, failed=rc != 0)
+        write_dashboard(paths, batch, failed=rc != 0, run_on=run_on)
     return rc
+
+
+def _begin(paths: Paths, batch: str, run_on: cluster.ClusterRun | None) -> str | None:
+    """publish.begin; when the last run did not publish and this home's server holds the
+    metastore, the server is stopped while the build state is put back, then started again."""
+    if run_on is None or not publish.Layout(paths.home).marker.is_file():
+        return publish.begin(paths.home, batch)
+    print("watchhouse: the last run did not publish: restarting this home's Spark server to reset its metastore")
+    server.stop(paths.home)
+    try:
+        return publish.begin(paths.home, batch)
+    finally:
+        server.start(paths.home, paths.project, server.ServerConfig(**run_on.own["config"]))
 
 
 def _run_batches(
@@ -184,7 +209,7 @@ def _run_batches(
         rc = dbt(
             [*args, "--exclude-resource-type", "unit_test"],
             paths,
-            {**day_vars, "landing_arrivals": str(folder)},
+            {**day_vars, "landing_arrivals": str(folder), "pseudonym_probe": dbt_vars["pseudonym_probe"]},
             target,
         )
         if rc != 0:
@@ -193,13 +218,18 @@ def _run_batches(
     return rc, as_of.isoformat(), late.registry
 
 
-def write_dashboard(paths: Paths, batch: str | None = None, failed: bool = False) -> None:
+def write_dashboard(
+    paths: Paths, batch: str | None = None, failed: bool = False, run_on: cluster.ClusterRun | None = None
+) -> None:
     """The dashboard of the published marts; after a failed run, with that run's data-quality
-    results (from the build state) and a notice that its batch was not published."""
+    results (from the build state) and a notice that its batch was not published. On the cluster
+    target (`run_on`) it reads through the server's Thrift port instead."""
     from watchhouse.dashboard import build_dashboard
 
     failed_run = paths.build_warehouse if failed else None
-    print(f"watchhouse: {build_dashboard(paths.home, batch=batch, failed_run=failed_run).summary()}")
+    server_at = (run_on.endpoint.host, run_on.endpoint.thrift_port) if run_on else None
+    result = build_dashboard(paths.home, batch=batch, failed_run=failed_run, server=server_at)
+    print(f"watchhouse: {result.summary()}")
 
 
 def backfill(
@@ -215,6 +245,8 @@ def backfill(
     paths = Paths.from_env()
     info = inspect_landing(paths.landing, as_of=end or os.environ.get("WATCHHOUSE_AS_OF"))
     check_build_vars(extra_vars, paths.project, info.as_vars())  # refused before the first batch
+    target = cluster.resolve_target(target)
+    run_on = cluster.check(paths.home, target)
     end = info.as_of
     if (start is None) == (last is None):
         raise UserError("backfill needs either --from DATE or --last N (e.g. --from 2026-11-17 or --last 4)")
@@ -234,7 +266,7 @@ def backfill(
         print(f"watchhouse: backfill batch {i + 1}/{days}: {batch}")
         rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars, dashboard=False)
         if rc != 0 or i == days - 1:
-            write_dashboard(paths, batch.isoformat(), failed=rc != 0)
+            write_dashboard(paths, batch.isoformat(), failed=rc != 0, run_on=run_on)
         if rc != 0:
             print(
                 f"watchhouse: backfill stopped at batch {batch} (exit {rc}); batches before it are built",

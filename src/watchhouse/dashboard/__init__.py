@@ -16,7 +16,7 @@ from pathlib import Path
 from watchhouse.dashboard import quality, recommenders, valuation
 from watchhouse.dashboard.page import PLOTLY_JS, Section, render
 from watchhouse.dashboard.panel import Panel, PanelSpec
-from watchhouse.marts import Marts
+from watchhouse.marts import Marts, ServerMarts
 
 SECTIONS: tuple[tuple[str, str, str, tuple[PanelSpec, ...]], ...] = (
     (
@@ -78,16 +78,22 @@ def _write_plotly_js(out: Path) -> None:
 
 
 def build_dashboard(
-    home: Path, out: Path | None = None, batch: str | None = None, failed_run: Path | None = None
+    home: Path,
+    out: Path | None = None,
+    batch: str | None = None,
+    failed_run: Path | None = None,
+    server: tuple[str, int] | None = None,
 ) -> DashboardResult:
     """Render every panel from the published marts of `home` into `out` (default home/dashboard).
     `failed_run`: the build warehouse of a run that failed (and published nothing): its
-    data-quality results are shown instead, under a notice."""
+    data-quality results are shown instead, under a notice. `server`: (host, thrift port) of the
+    cluster target's Spark server: the marts are read through it (ServerMarts), as it holds them."""
     home = Path(home)
     out = Path(out) if out else home / "dashboard"
     out.mkdir(parents=True, exist_ok=True)
     overrides = {"marts.data_quality_results": failed_run / "marts.db" / "data_quality_results"} if failed_run else {}
-    with Marts(home / "warehouse", overrides=overrides) as marts:
+    source = ServerMarts(*server) if server else Marts(home / "warehouse", overrides=overrides)
+    with source as marts:
         sections = [
             Section(key, title, intro, [spec.render(marts) for spec in specs]) for key, title, intro, specs in SECTIONS
         ]
@@ -101,12 +107,15 @@ def build_dashboard(
         _panel(sections, "dq-failures").links.append(("GE Data Docs of the latest run", ge_docs))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     heading = f"Batch {batch} · built {now}" if batch else f"Built {now}"
-    if failed_run:
+    if failed_run and server:
+        heading += f" · the run of batch {batch} FAILED and was not published: the panels show the server's tables"
+    elif failed_run:
         heading += (
             f" · the run of batch {batch} FAILED and was not published: the data-quality panels show that run,"
             " the others the last published batch"
         )
-    footer = f"Generated from the marts under {home / 'warehouse'} by `watchhouse dashboard` at {now}."
+    where = f"the Spark server at {server[0]}:{server[1]}" if server else f"the marts under {home / 'warehouse'}"
+    footer = f"Generated from {where} by `watchhouse dashboard` at {now}."
     _write_plotly_js(out)
     page = out / "index.html"
     tmp = out / "index.html.tmp"

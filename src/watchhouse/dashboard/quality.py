@@ -113,13 +113,21 @@ def _latest_build(marts: Marts, mart: str, days: int = RECENT_DAYS) -> str:
     )
 
 
+def _joined(names: pd.Series) -> str:
+    return ", ".join(sorted(set(names)))
+
+
 def _quarantine(marts: Marts) -> go.Figure | str:
-    rows = marts.df(
+    per_table = marts.df(
         f"""
-        select batch_date, quarantine_reason, sum(quarantined_rows) as rows_quarantined,
-               string_agg(distinct landing_table, ', ' order by landing_table) as tables
-        from {_latest_build(marts, "quarantine_summary")} group by all order by batch_date, quarantine_reason
+        select batch_date, quarantine_reason, landing_table, sum(quarantined_rows) as rows_quarantined
+        from {_latest_build(marts, "quarantine_summary")} group by all
         """
+    )  # the tables are joined here, not in SQL: DuckDB and Spark (ServerMarts) spell string_agg differently
+    rows = (
+        per_table.groupby(["batch_date", "quarantine_reason"], as_index=False)
+        .agg(rows_quarantined=("rows_quarantined", "sum"), tables=("landing_table", _joined))
+        .sort_values(["batch_date", "quarantine_reason"])
     )
     if rows.empty or rows.rows_quarantined.sum() == 0:
         return "No landing row was quarantined in any batch day: every row met the landing contract."
