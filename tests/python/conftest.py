@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,10 +47,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@dataclass(frozen=True)
+class FirstBuild:
+    landing: Path
+    home: Path
+    done: subprocess.CompletedProcess
+    landing_copy: Path  # the landing as this build saw it (`batches` plants late files in `landing` later)
+    tables: dict  # every table it published ("schema.table" -> rows), before `batches` builds on the home
+
+
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory):
-    """A tiny generated landing folder and one `watchhouse build` of it, shared by the e2e modules."""
-    from e2e import TINY_VARS, build, plant_served_lists, run_watchhouse
+def first_build(tmp_path_factory) -> FirstBuild:
+    """A tiny generated landing folder and one local `watchhouse build` of it (ML off: FIRST_VARS)."""
+    from e2e import FIRST_VARS, build, plant_served_lists, published_tables, run_watchhouse
 
     landing = tmp_path_factory.mktemp("landing")
     done = run_watchhouse(
@@ -56,10 +68,18 @@ def generated(tmp_path_factory):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     plant_served_lists(landing)  # an external recommender's lists, scored like ours (test_e2e_evaluation)
+    copy = tmp_path_factory.mktemp("landing_first") / "landing"
+    shutil.copytree(landing, copy)
     home = tmp_path_factory.mktemp("home")
     # the first build skips the ML models (var ml_enabled): `batches` trains them on every daily run after it
-    first = build(landing, home, extra_vars={**TINY_VARS, "ml_enabled": False})
-    return landing, home, first
+    first = build(landing, home, extra_vars=FIRST_VARS)
+    return FirstBuild(landing, home, first, copy, published_tables(home))
+
+
+@pytest.fixture(scope="session")
+def generated(first_build):
+    """(landing, home, the build's run) of `first_build`, shared by the e2e modules."""
+    return first_build.landing, first_build.home, first_build.done
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ WATCHHOUSE = str(Path(sys.executable).with_name("watchhouse"))
 # from one day to the next: the GE band and the day-to-day change limit are widened for it, and only
 # for it (test_e2e_quality shows the default band failing a heavy batch).
 TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3}
+FIRST_VARS = {**TINY_VARS, "ml_enabled": False}  # the fixtures' first build (conftest first_build)
 LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 
 
