@@ -17,7 +17,8 @@ DEMO_DAYS ?= 14
 DEMO_SEED ?= 7
 DEMO_BATCHES ?= 4
 
-.PHONY: help setup demo build backfill docs dashboard browser test lint format generate clean
+.PHONY: help setup demo build backfill docs dashboard browser test lint format generate clean \
+	server-start server-stop server-status
 
 help:
 	@echo "make demo   - set up .venv, generate demo data, run the whole pipeline (make build)"
@@ -27,6 +28,8 @@ help:
 	@echo "make docs   - dbt docs generate into WATCHHOUSE_HOME/docs"
 	@echo "make dashboard - rewrite WATCHHOUSE_HOME/dashboard/index.html from the marts (make build does it too)"
 	@echo "make lint   - sqlfluff + ruff only"
+	@echo "make server-start|server-stop|server-status - the cluster target's Spark server on 127.0.0.1"
+	@echo "             (then WATCHHOUSE_TARGET=cluster make build; STANDALONE=1: a master + worker run its executors)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; watchhouse needs Python 3.11 (or run make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -62,6 +65,16 @@ docs: setup
 dashboard: setup
 	$(BIN)/watchhouse dashboard
 
+# the cluster target's Spark server (Thrift + Spark Connect) on loopback; docs/cluster.md
+server-start: setup
+	$(BIN)/watchhouse server start $(if $(filter 1,$(STANDALONE)),--standalone)
+
+server-stop: setup
+	$(BIN)/watchhouse server stop
+
+server-status: setup
+	$(BIN)/watchhouse server status
+
 # the browser test drives Debian's Chromium (Playwright for Python, pinned in requirements-dev.txt)
 CHROMIUM ?= /usr/bin/chromium
 browser:
@@ -89,4 +102,6 @@ test: lint browser
 	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 clean:
+	@# a running server of the home would outlive its folders
+	@if [ -x $(BIN)/watchhouse ]; then $(BIN)/watchhouse server stop; fi
 	rm -rf .watchhouse target logs .pytest_cache .ruff_cache

@@ -159,6 +159,8 @@ def server_command(home: Path, project: Path, config: ServerConfig, env: dict) -
             "spark.driver.bindAddress": BIND,
         }
     )
+    if config.standalone:  # one executor per worker, with the worker's memory
+        settings["spark.executor.memory"] = config.memory
     master = f"spark://{BIND}:{config.master_port}" if config.standalone else f"local[{config.cores}]"
     cmd = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_CLASS, "--name", "watchhouse-server"]
     cmd += ["--master", master, "--driver-memory", config.memory]
