@@ -10,6 +10,11 @@ from pathlib import Path
 
 from watchhouse.errors import UserError
 
+NO_UNIT_TESTS = (
+    "skip the dbt unit tests (they check the models' logic on fixed inputs, not the batch's data; "
+    "data tests and GE still run)"
+)
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -71,14 +76,25 @@ def _extra_vars(text: str | None) -> dict:
 def _cmd_build(args: argparse.Namespace) -> int:
     from watchhouse.runner import build
 
-    return build(as_of=args.as_of, select=args.select, target=args.target, extra_vars=_extra_vars(args.vars))
+    return build(
+        as_of=args.as_of,
+        select=args.select,
+        target=args.target,
+        extra_vars=_extra_vars(args.vars),
+        unit_tests=not args.no_unit_tests,
+    )
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from watchhouse.runner import backfill
 
     return backfill(
-        start=args.start, end=args.end, last=args.last, target=args.target, extra_vars=_extra_vars(args.vars)
+        start=args.start,
+        end=args.end,
+        last=args.last,
+        target=args.target,
+        extra_vars=_extra_vars(args.vars),
+        unit_tests=not args.no_unit_tests,
     )
 
 
@@ -191,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--select", default=None, help="dbt selection (default: everything)")
     b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     b.add_argument("--vars", default=None, help="extra dbt vars as a JSON object, e.g. thresholds")
+    b.add_argument("--no-unit-tests", action="store_true", help=NO_UNIT_TESTS)
     b.set_defaults(func=_cmd_build)
 
     bf = sub.add_parser("backfill", help="build every batch of a date range in order (daily runs, replayed)")
@@ -199,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
     bf.add_argument("--last", type=_positive, default=None, help="instead of --from: this many batches up to --to")
     bf.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     bf.add_argument("--vars", default=None, help="extra dbt vars as a JSON object")
+    bf.add_argument("--no-unit-tests", action="store_true", help=NO_UNIT_TESTS)
     bf.set_defaults(func=_cmd_backfill)
 
     d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")

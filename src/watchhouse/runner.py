@@ -122,6 +122,7 @@ def build(
     target: str | None = None,
     extra_vars: dict | None = None,
     dashboard: bool = True,
+    unit_tests: bool = True,
 ) -> int:
     paths = Paths.from_env()
     target = cluster.resolve_target(target)
@@ -139,6 +140,8 @@ def build(
     )
     # a partial build runs only the tests whose parents are all selected (not stale neighbours')
     args = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
+    if not unit_tests:  # they test the models' logic on fixed inputs, not the batch (dbt: run them in CI)
+        args += ["--exclude-resource-type", "unit_test"]
     batch = info.as_of.isoformat()
     dbt_vars = {**info.as_vars(), **(extra_vars or {})}
     with publish.HomeLock(paths.home):  # held from recovery through the switch (dbt() re-enters it)
@@ -207,7 +210,7 @@ def _run_batches(
         day_vars = {**inspect_landing(paths.landing, as_of=day).as_vars(), **(extra_vars or {})}
         # the unit tests do not read data: the run of the batch itself runs them
         rc = dbt(
-            [*args, "--exclude-resource-type", "unit_test"],
+            [*args, *([] if "unit_test" in args else ["--exclude-resource-type", "unit_test"])],
             paths,
             {**day_vars, "landing_arrivals": str(folder), "pseudonym_probe": dbt_vars["pseudonym_probe"]},
             target,
@@ -238,6 +241,7 @@ def backfill(
     last: int | None = None,
     target: str | None = None,
     extra_vars: dict | None = None,
+    unit_tests: bool = True,
 ) -> int:
     """`build` for every batch from `start` to `end` (default: the default batch), in date
     order, as the daily runs would have: each batch appends its partitions and scores the
@@ -264,7 +268,9 @@ def backfill(
     for i in range(days):
         batch = start + dt.timedelta(days=i)
         print(f"watchhouse: backfill batch {i + 1}/{days}: {batch}")
-        rc = build(as_of=batch.isoformat(), target=target, extra_vars=extra_vars, dashboard=False)
+        rc = build(
+            as_of=batch.isoformat(), target=target, extra_vars=extra_vars, dashboard=False, unit_tests=unit_tests
+        )
         if rc != 0 or i == days - 1:
             write_dashboard(paths, batch.isoformat(), failed=rc != 0, run_on=run_on)
         if rc != 0:

@@ -121,3 +121,19 @@ def test_build_vars_of_the_right_kind_pass():
     good = {"quality_abuse_share": [0, 0.4], "ml_enabled": False, "ml_fusion_inputs": {"als": 1.0}, "ml_threads": 2,
             "quality_lower_z": 1.96, "platform_start_date": "2019-06-01"}  # fmt: skip
     assert check_build_vars(good, runner.project_dir(), {"as_of": "2026-11-20"}) == good
+
+
+@pytest.mark.parametrize(("argv", "excluded"), [([], False), (["--no-unit-tests"], True)])
+def test_no_unit_tests_excludes_only_the_unit_tests(argv, excluded, small_landing, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setenv("WATCHHOUSE_LANDING", str(small_landing))
+    monkeypatch.setenv("WATCHHOUSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WATCHHOUSE_AS_OF", raising=False)
+    monkeypatch.delenv("WATCHHOUSE_TARGET", raising=False)
+    monkeypatch.setattr(runner, "dbt", lambda args, *rest, **kw: calls.append(args) or 1)  # a failed run: no publish
+    monkeypatch.setattr(runner, "write_dashboard", lambda *a, **kw: None)
+    assert main(["build", *argv]) == 1
+    (args,) = calls
+    assert args[0] == "build" and ("--exclude-resource-type" in args) == excluded
+    if excluded:
+        assert args[args.index("--exclude-resource-type") + 1] == "unit_test"

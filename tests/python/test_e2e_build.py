@@ -186,7 +186,8 @@ def test_rerun_gives_identical_marts_and_earlier_batches_are_partitions(batches)
 def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "home"
     expected = handmade.write(landing)
-    done = build(landing, home, key=None)  # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key
+    # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key; no ML: every row's outcome is decided before it
+    done = build(landing, home, extra_vars={"ml_enabled": False}, key=None)
     assert f"building batch {handmade.AS_OF}" in done.stdout
     # not the generator's demo data: the demo key is flagged loudly, on stderr
     assert "WARNING: WATCHHOUSE_PSEUDONYM_KEY is not set" in done.stderr and "PUBLIC demo key" in done.stderr
