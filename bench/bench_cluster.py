@@ -1,7 +1,7 @@
 """One build of a landing on the local target (the baseline) and on the cluster target (this
 home's server on loopback, then the server with a standalone master + worker), in this script,
 one after the other; prints each time, its ratio to the local build, and whether every published
-table equals the local build's (tests/python/e2e.py::assert_same_tables).
+table equals the local build's (tests/python/e2e.py::assert_same_tables; floats to 12 digits).
 
 Usage: .venv/bin/python bench/bench_cluster.py LANDING [--vars JSON] [--skip-standalone]
 e.g.   .venv/bin/python bench/bench_cluster.py /tmp/tiny/landing \
@@ -60,7 +60,7 @@ def main() -> None:
                 took = run(build, env)
             finally:
                 subprocess.run([WATCHHOUSE, "server", "stop"], env=env, cwd=REPO, capture_output=True)
-            assert_same_tables(expected, published_tables(home), f"{name} vs local")
+            assert_same_tables(expected, published_tables(home), f"{name} vs local", digits=12)
             print(f"{name}: server start {started:.1f} s, build {took:.1f} s, {took / local:.2f}x local; "
                   f"{len(expected)} published tables identical to local")  # fmt: skip
 

@@ -106,20 +106,29 @@ RUN_TIME = {"run_id", "run_at", "started_at", "finished_at", "training_seconds",
             "artifact_uri", "data_docs_path"}  # fmt: skip
 
 
-def comparable(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` without run-time columns, rows in a canonical order (array columns as tuples)."""
+def comparable(frame: pd.DataFrame, digits: int | None = None) -> pd.DataFrame:
+    """`frame` without run-time columns, rows in a canonical order (array columns as tuples);
+    `digits`: every float rounded to that many significant digits (see assert_same_tables)."""
     cols = [c for c in frame.columns if c not in RUN_TIME]
     frame = frame[cols].copy()
     for c in cols:
         if frame[c].dtype == object and frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
             frame[c] = frame[c].map(lambda v: None if v is None else tuple(v))
+        if digits and (frame[c].dtype.kind == "f" or frame[c].dtype == object):
+            frame[c] = frame[c].map(lambda v: float(f"{v:.{digits}g}") if isinstance(v, float) else v)
     return frame.sort_values(cols).reset_index(drop=True)
 
 
-def assert_same_tables(expected: dict[str, pd.DataFrame], actual: dict[str, pd.DataFrame], what: str) -> None:
+def assert_same_tables(
+    expected: dict[str, pd.DataFrame], actual: dict[str, pd.DataFrame], what: str, digits: int | None = None
+) -> None:
+    """Every table equal, exactly by default (reruns in one Spark setup). `digits`: floats compared to
+    that many significant digits, for two Spark setups (local vs a server), where a sum's order over
+    partitions differs and a double's last bit with it."""
     assert sorted(actual) == sorted(expected), f"{what}: tables differ"
     for name, frame in expected.items():
-        pd.testing.assert_frame_equal(comparable(frame), comparable(actual[name]), obj=f"{what}: {name}")
+        left, right = comparable(frame, digits), comparable(actual[name], digits)
+        pd.testing.assert_frame_equal(left, right, obj=f"{what}: {name}")
 
 
 def kill_build_at(

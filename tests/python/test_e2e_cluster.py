@@ -109,7 +109,7 @@ def test_server_start_says_where_it_listens_and_status_answers(cluster):
 def test_the_cluster_build_publishes_the_same_tables_as_the_local_build(cluster, first_build):
     out, _ = cluster["build"]
     assert "published batch 2026-11-20" in out or "published batch" in out, out[-2000:]
-    assert_same_tables(first_build.tables, published_tables(cluster["home"]), "cluster vs local")
+    assert_same_tables(first_build.tables, published_tables(cluster["home"]), "cluster vs local", digits=12)
 
 
 def test_python_models_and_ge_ran_over_spark_connect(cluster):
@@ -155,7 +155,7 @@ def test_the_dashboard_reads_through_the_server_and_shows_what_the_parquet_shows
     with Marts(cluster["home"] / "warehouse") as local, ServerMarts("127.0.0.1", port) as server:
         assert {s: server.tables[s] & local.tables[s] for s in local.tables} == local.tables
         for read in readers:
-            expected, actual = comparable(read(local)), comparable(read(server))
+            expected, actual = comparable(read(local), digits=12), comparable(read(server), digits=12)
             assert len(expected) > 0, read.__name__
             pd.testing.assert_frame_equal(expected, actual, check_dtype=False, obj=read.__name__)
 
