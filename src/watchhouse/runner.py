@@ -306,6 +306,7 @@ def failing_quality_checks(paths: Paths, batch: str) -> list[str]:
 def docs(as_of: str | None = None) -> int:
     """dbt docs generate into $WATCHHOUSE_HOME/docs (open docs/index.html or `dbt docs serve`)."""
     paths = Paths.from_env()
+    cluster.check(paths.home, cluster.resolve_target(None))  # the local target's Spark needs the metastore
     info = inspect_landing(paths.landing, as_of=as_of or os.environ.get("WATCHHOUSE_AS_OF"))
     return dbt(["docs", "generate", "--target-path", str(paths.home / "docs")], paths, info.as_vars())
 

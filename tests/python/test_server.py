@@ -154,12 +154,18 @@ def test_stop_kills_the_recorded_server_only_while_the_pid_still_runs_it(tmp_pat
     assert not (tmp_path / "server" / "server.json").exists()
 
 
-def test_the_local_target_is_refused_while_this_homes_server_holds_the_metastore(tmp_path):
+def test_the_local_target_is_refused_while_this_homes_server_holds_the_metastore(tmp_path, monkeypatch):
+    from watchhouse import runner
+
+    monkeypatch.setenv("WATCHHOUSE_HOME", str(tmp_path))
+    monkeypatch.delenv("WATCHHOUSE_TARGET", raising=False)
     ours = _marked_process(tmp_path)
     try:
         _record(tmp_path, ours.pid, _config())
         with pytest.raises(UserError, match=r"holds its metastore.*WATCHHOUSE_TARGET=cluster.*watchhouse server stop"):
             cluster.check(tmp_path, "local")
+        with pytest.raises(UserError, match="holds its metastore"):
+            runner.docs()  # dbt docs generate opens the metastore too
         assert cluster.check(tmp_path, "local", building=False) is None  # the dashboard reads Parquet
     finally:
         ours.kill()
