@@ -239,13 +239,12 @@ def _kill_group(pid: int, grace_s: float = 20.0) -> None:
 
 
 def _marker(role: str, home: Path) -> str:
-    return (
-        f"spark.watchhouse.home={home}" if role == "server" else {"master": MASTER_CLASS, "worker": WORKER_CLASS}[role]
-    )
+    """What the command line of `role`'s process contains (stop checks it before signalling)."""
+    return {"server": f"spark.watchhouse.home={home}", "master": MASTER_CLASS, "worker": WORKER_CLASS}[role]
 
 
 def status(home: Path) -> dict | None:
-    """The recorded server of `home` if its driver still runs, else None (a stale record is removed)."""
+    """The recorded server of `home` if its driver still runs (with which ports answer), else None."""
     files = ServerFiles(Path(home))
     if not files.state.is_file():
         return None
