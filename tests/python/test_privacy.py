@@ -168,16 +168,21 @@ class _Refused(Exception):
     pass
 
 
-def _macro(name: str, run_query=None):
-    """A macro of macros/staging/ rendered with jinja2 as dbt renders it (execute = True)."""
-    source = (REPO / "macros" / "staging" / f"{name}.sql").read_text()
+def _macro(name: str, run_query=None, dbt_vars: dict | None = None):
+    """A macro of macros/staging/ rendered with jinja2 as dbt renders it (execute = True), with
+    `var()` answering from `dbt_vars` and the other staging macros it calls in scope."""
     exceptions = SimpleNamespace(raise_compiler_error=lambda msg: (_ for _ in ()).throw(_Refused(msg)))
-    module = (
-        jinja2.Environment(extensions=["jinja2.ext.do"])
-        .from_string(source)
-        .make_module({"execute": True, "run_query": run_query, "exceptions": exceptions})
-    )
-    return getattr(module, name)
+    context = {
+        "execute": True,
+        "run_query": run_query,
+        "exceptions": exceptions,
+        "var": lambda key, default=None: (dbt_vars or {}).get(key, default),
+    }
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    if name != "pseudonym":
+        context["pseudonym"] = _macro("pseudonym")
+    source = (REPO / "macros" / "staging" / f"{name}.sql").read_text()
+    return getattr(env.from_string(source).make_module(context), name)
 
 
 def test_the_guard_refuses_a_spark_without_pads(spark):
@@ -219,11 +224,13 @@ def test_the_sql_pseudonym_equals_hmac_and_the_guard_passes_when_spark_sees_the_
     assert "${env:WATCHHOUSE_PSEUDONYM_OPAD}" in expression and key.dbt_env()[privacy.OPAD_ENV] not in expression
     guard_sql = []  # the guard's query, collected here and run in the child below
 
-    def run_query(sql):
-        guard_sql.append(sql)
-        return SimpleNamespace(rows=[(True, True)])
+    probe = key.probe()
 
-    _macro("check_pseudonym_pads", run_query)()
+    def run_query(sql):  # answers as a Spark with the key's pads would: checked in the child below
+        guard_sql.append(sql)
+        return SimpleNamespace(rows=[(True, True)] if len(guard_sql) == 1 else [(probe["pseudonym"],)])
+
+    _macro("check_pseudonym_pads", run_query, {"pseudonym_probe": probe})()
     job = {"pseudonyms": f"select c, {expression} as p from values {literals} as t(c)", "guard": guard_sql}
     env = privacy.with_pads({**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", privacy.KEY_ENV: LONG})
     done = subprocess.run(
@@ -233,4 +240,13 @@ def test_the_sql_pseudonym_equals_hmac_and_the_guard_passes_when_spark_sees_the_
     got = json.loads(done.stdout.strip().splitlines()[-1])
     want = [[v, None if v is None else hmac.new(LONG.encode(), v.encode(), hashlib.sha256).hexdigest()] for v in values]
     assert got["pseudonyms"] == want
-    assert got["guard"] == [[True, True]]  # Spark sees both pads well formed
+    # Spark sees both pads well formed, and hashes the probe's text to the run key's pseudonym of it
+    assert got["guard"] == [[True, True], [hmac.new(LONG.encode(), probe["text"].encode(), hashlib.sha256).hexdigest()]]
+
+
+def test_the_guard_refuses_a_spark_whose_pads_are_another_keys():
+    ours, servers = (privacy.PseudonymKey.from_env({privacy.KEY_ENV: k}) for k in ("run key", "server key"))
+    answers = iter([(True, True), (servers.pseudonym(ours.probe()["text"]),)])
+    run_query = lambda sql: SimpleNamespace(rows=[next(answers)])  # noqa: E731
+    with pytest.raises(_Refused, match=r"another key than this run's WATCHHOUSE_PSEUDONYM_KEY.*watchhouse server"):
+        _macro("check_pseudonym_pads", run_query, {"pseudonym_probe": ours.probe()})()
