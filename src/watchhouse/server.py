@@ -190,6 +190,8 @@ def port_answers(port: int, host: str = BIND, timeout: float = 1.0) -> bool:
 
 def _check_port_free(name: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the JVM binds: connections of a server just stopped (TIME_WAIT) do not block it, a listener does
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((BIND, port))
         except OSError as exc:
