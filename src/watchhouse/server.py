@@ -21,7 +21,6 @@ import datetime as dt
 import errno
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -369,7 +368,3 @@ def stop(home: Path) -> list[str]:
             stopped.append(f"{role} (pid {pid})")
     files.state.unlink()
     return stopped
-
-
-def remove_work(home: Path) -> None:
-    shutil.rmtree(ServerFiles(Path(home)).folder / "work", ignore_errors=True)

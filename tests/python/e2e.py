@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,27 @@ def pseudonym(value: str | None) -> str | None:
     return (
         None if not isinstance(value, str) else hmac.new(E2E_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a test's own server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_pids(home: Path) -> list[int]:
+    """Every process whose command line names `home`'s Spark server (watchhouse.server's marker)."""
+    marker = f"spark.watchhouse.home={home}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes().replace(b"\0", b" "):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
 
 
 def duck() -> duckdb.DuckDBPyConnection:

@@ -12,19 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from e2e import REPO, WATCHHOUSE
+from e2e import REPO, WATCHHOUSE, free_port, server_pids
 from watchhouse import cluster, server
 from watchhouse.errors import UserError
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _config(**changes) -> server.ServerConfig:
-    env = {"WATCHHOUSE_THRIFT_PORT": str(_free_port()), "WATCHHOUSE_CONNECT_PORT": str(_free_port())}
+    env = {"WATCHHOUSE_THRIFT_PORT": str(free_port()), "WATCHHOUSE_CONNECT_PORT": str(free_port())}
     return server.ServerConfig.from_env({**env, **changes})
 
 
@@ -34,21 +28,9 @@ def _marked_process(home: Path) -> subprocess.Popen:
         [sys.executable, "-c", "import time; time.sleep(120)", f"spark.watchhouse.home={home}"],
         start_new_session=True,
     )
-    while _no_process_names(home):  # until it has exec'd
+    while not server_pids(home):  # until it has exec'd
         assert proc.poll() is None
     return proc
-
-
-def _no_process_names(home: Path) -> bool:
-    marker = f"spark.watchhouse.home={home}".encode()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if marker in (proc / "cmdline").read_bytes().replace(b"\0", b" "):
-                    return False
-            except OSError:
-                continue
-    return True
 
 
 def test_the_server_runs_the_local_targets_spark_settings_bound_to_loopback(tmp_path):
@@ -105,7 +87,7 @@ def test_a_taken_port_is_named_and_nothing_is_started(tmp_path):
     message = str(refused.value)
     assert f"port {config.connect_port} on 127.0.0.1 (connect) is taken" in message
     assert "WATCHHOUSE_CONNECT_PORT=<port>" in message
-    assert not (tmp_path / "server" / "server.json").exists() and _no_process_names(tmp_path)
+    assert not (tmp_path / "server" / "server.json").exists() and not server_pids(tmp_path)
 
 
 def test_missing_java_is_one_clear_line(tmp_path):
@@ -114,7 +96,7 @@ def test_missing_java_is_one_clear_line(tmp_path):
     done = subprocess.run([WATCHHOUSE, "server", "start"], env=env, capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2
     assert done.stderr.startswith("watchhouse: error: Java 17+ is needed for Spark and was not found")
-    assert _no_process_names(tmp_path)
+    assert not server_pids(tmp_path)
 
 
 def test_a_server_that_dies_at_start_is_reported_with_its_log_and_leaves_nothing(tmp_path):
@@ -124,7 +106,7 @@ def test_a_server_that_dies_at_start_is_reported_with_its_log_and_leaves_nothing
     message = str(died.value)
     assert "the Spark server exited (status 1) before it answered" in message
     assert "Could not create the Java Virtual Machine" in message and str(tmp_path / "server" / "server.log") in message
-    assert not (tmp_path / "server" / "server.json").exists() and _no_process_names(tmp_path)
+    assert not (tmp_path / "server" / "server.json").exists() and not server_pids(tmp_path)
 
 
 def _record(home: Path, pid: int, config: server.ServerConfig) -> None:
@@ -150,7 +132,7 @@ def test_stop_kills_the_recorded_server_only_while_the_pid_still_runs_it(tmp_pat
     _record(tmp_path, ours.pid, _config())
     assert server.status(tmp_path)["pids"]["server"] == ours.pid
     assert server.stop(tmp_path) == [f"server (pid {ours.pid})"]
-    assert _no_process_names(tmp_path)  # stop waits for its process group to end (and reaps it)
+    assert not server_pids(tmp_path)  # stop waits for its process group to end (and reaps it)
     assert not (tmp_path / "server" / "server.json").exists()
 
 
@@ -173,7 +155,7 @@ def test_the_local_target_is_refused_while_this_homes_server_holds_the_metastore
 
 
 def test_the_cluster_target_without_a_server_says_how_to_start_one(tmp_path, monkeypatch):
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("WATCHHOUSE_THRIFT_PORT", str(port))
     with pytest.raises(UserError, match=f"nothing answers on 127.0.0.1:{port} \\(thrift\\).*watchhouse server start"):
         cluster.check(tmp_path, "cluster")
