@@ -10,10 +10,11 @@ from pathlib import Path
 
 from watchhouse.errors import UserError
 
-NO_UNIT_TESTS = (
-    "skip the dbt unit tests (they check the models' logic on fixed inputs, not the batch's data; "
-    "data tests and GE still run)"
+UNIT_TESTS = (
+    "also run the dbt unit tests (they check the models' logic on fixed inputs, not the batch's data, so a "
+    "production run skips them and CI runs them; data tests and GE always run)"
 )
+NO_UNIT_TESTS = "skip the dbt unit tests (the default since they moved to CI; kept for scripts that pass it)"
 
 
 def _date(text: str) -> dt.date:
@@ -81,7 +82,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         select=args.select,
         target=args.target,
         extra_vars=_extra_vars(args.vars),
-        unit_tests=not args.no_unit_tests,
+        unit_tests=args.unit_tests,
     )
 
 
@@ -94,7 +95,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         last=args.last,
         target=args.target,
         extra_vars=_extra_vars(args.vars),
-        unit_tests=not args.no_unit_tests,
+        unit_tests=args.unit_tests,
     )
 
 
@@ -182,6 +183,22 @@ def _cmd_server(args: argparse.Namespace) -> int:
     return 0 if all(state["answering"].values()) else 1
 
 
+def _unit_test_flags(cmd: argparse.ArgumentParser) -> None:
+    flags = cmd.add_mutually_exclusive_group()
+    flags.add_argument("--unit-tests", dest="unit_tests", action="store_true", default=False, help=UNIT_TESTS)
+    flags.add_argument("--no-unit-tests", dest="unit_tests", action="store_false", help=NO_UNIT_TESTS)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from watchhouse import profiling
+    from watchhouse.runner import Paths
+
+    target = Path(args.target_dir) if args.target_dir else Paths.from_env().home / "dbt" / "target"
+    profile = profiling.load(target)
+    print(json.dumps(profile.as_dict(args.top), indent=2) if args.json else profiling.render(profile, args.top))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="watchhouse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--select", default=None, help="dbt selection (default: everything)")
     b.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     b.add_argument("--vars", default=None, help="extra dbt vars as a JSON object, e.g. thresholds")
-    b.add_argument("--no-unit-tests", action="store_true", help=NO_UNIT_TESTS)
+    _unit_test_flags(b)
     b.set_defaults(func=_cmd_build)
 
     bf = sub.add_parser("backfill", help="build every batch of a date range in order (daily runs, replayed)")
@@ -216,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     bf.add_argument("--last", type=_positive, default=None, help="instead of --from: this many batches up to --to")
     bf.add_argument("--target", default=None, help="dbt target (default $WATCHHOUSE_TARGET, else local)")
     bf.add_argument("--vars", default=None, help="extra dbt vars as a JSON object")
-    bf.add_argument("--no-unit-tests", action="store_true", help=NO_UNIT_TESTS)
+    _unit_test_flags(bf)
     bf.set_defaults(func=_cmd_backfill)
 
     d = sub.add_parser("docs", help="dbt docs generate into $WATCHHOUSE_HOME/docs")
@@ -245,6 +262,12 @@ def parser() -> argparse.ArgumentParser:
         "--standalone", action="store_true", help="start: run executors on a Spark standalone master + worker"
     )
     sv.set_defaults(func=_cmd_server)
+
+    pr = sub.add_parser("profile", help="where the last build's time went (by kind, layer, node; run_results.json)")
+    pr.add_argument("--target-dir", default=None, help="a dbt target folder (default $WATCHHOUSE_HOME/dbt/target)")
+    pr.add_argument("--top", type=_positive, default=20, help="slowest nodes to list (default 20)")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    pr.set_defaults(func=_cmd_profile)
 
     wh = sub.add_parser("where", help="print where the marts, docs and dashboard are and how to query them")
     wh.set_defaults(func=_cmd_where)

@@ -122,7 +122,7 @@ def build(
     target: str | None = None,
     extra_vars: dict | None = None,
     dashboard: bool = True,
-    unit_tests: bool = True,
+    unit_tests: bool = False,
 ) -> int:
     paths = Paths.from_env()
     target = cluster.resolve_target(target)
@@ -241,7 +241,7 @@ def backfill(
     last: int | None = None,
     target: str | None = None,
     extra_vars: dict | None = None,
-    unit_tests: bool = True,
+    unit_tests: bool = False,
 ) -> int:
     """`build` for every batch from `start` to `end` (default: the default batch), in date
     order, as the daily runs would have: each batch appends its partitions and scores the

@@ -72,7 +72,7 @@ def first_build(tmp_path_factory) -> FirstBuild:
     shutil.copytree(landing, copy)
     home = tmp_path_factory.mktemp("home")
     # the first build skips the ML models (var ml_enabled): `batches` trains them on every daily run after it
-    first = build(landing, home, extra_vars=FIRST_VARS)
+    first = build(landing, home, extra_vars=FIRST_VARS, unit_tests=True)  # the suite's one run of the dbt unit tests
     return FirstBuild(landing, home, first, copy, published_tables(home))
 
 
@@ -99,7 +99,7 @@ def batches(generated):
 
     landing, home, _ = generated
     done = run_watchhouse(
-        "backfill", "--from", "2026-11-18", "--to", "2026-11-19", "--vars", json.dumps(TINY_VARS), "--no-unit-tests",
+        "backfill", "--from", "2026-11-18", "--to", "2026-11-19", "--vars", json.dumps(TINY_VARS),
         landing=landing, home=home,
     )  # fmt: skip
     assert done.returncode == 0, f"backfill failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
@@ -119,14 +119,14 @@ def batches(generated):
         "2026-11-19": plant_late_file(landing, "2026-11-19", LATE_ROWS, "one-day", from_day="2026-11-18"),
         "2026-11-17": plant_late_file(landing, "2026-11-17", LATE_ROWS, "three-days"),
     }
-    snapshots["late"] = (late, build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS, unit_tests=False))
+    snapshots["late"] = (late, build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS))
     snapshots["2026-11-20"] = snapshot()
     tables = {"2026-11-20": published_tables(home)}
     seed = int(os.environ.get("WATCHHOUSE_FAULT_SEED") or random.randrange(10_000))
     model, killed = kill_build_at(landing, home, "2026-11-20", TINY_VARS, seed)
     print(f"batches: killed the 11-20 rebuild at model {model} (WATCHHOUSE_FAULT_SEED={seed})")
     tables["killed"] = published_tables(home)
-    snapshots["rebuild"] = build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS, unit_tests=False)
+    snapshots["rebuild"] = build(landing, home, as_of="2026-11-20", extra_vars=TINY_VARS)
     snapshots["rebuilt"] = snapshot()
     tables["rebuilt"] = published_tables(home)
     snapshots["tables"], snapshots["kill"] = tables, (seed, model, killed)

@@ -95,12 +95,12 @@ def build(
     as_of: str | None = None,
     extra_vars: dict | None = None,
     key: str | None = E2E_KEY,
-    unit_tests: bool = True,
+    unit_tests: bool = False,
 ) -> subprocess.CompletedProcess:
-    """`watchhouse build`; unit_tests=False: `--no-unit-tests`, for the builds after the first of a
-    fixture (the dbt unit tests do not read the landing: one run of them per test session shows them)."""
+    """`watchhouse build`; unit_tests=True: `--unit-tests`, for the first build of the test session (a
+    production build skips the dbt unit tests; they do not read the landing, so one run of them in CI shows them)."""
     args = ["build", "--vars", json.dumps(extra_vars)] if extra_vars else ["build"]
-    args += [] if unit_tests else ["--no-unit-tests"]
+    args += ["--unit-tests"] if unit_tests else []
     done = run_watchhouse(*args, landing=landing, home=home, as_of=as_of, key=key)
     assert done.returncode == 0, f"build failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     return done
@@ -165,7 +165,7 @@ def kill_build_at(
 
     models = sorted(u for u, r in run_results(home).items() if u.startswith("model."))
     model = random.Random(seed).choice(models).split(".")[-1]
-    cmd = [WATCHHOUSE, "build", "--no-unit-tests", "--vars", json.dumps(extra_vars)]
+    cmd = [WATCHHOUSE, "build", "--vars", json.dumps(extra_vars)]
     env = watchhouse_env(landing, home, as_of)
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip

@@ -35,7 +35,7 @@ def test_a_bot_attack_batch_fails_the_build_and_names_the_check(tmp_path):
     attack = AbuseConfig(share=0.45, bot_fraction=0.8, farm_fraction=0.1)
     generate(GeneratorConfig(users=1500, days=2, seed=5, abuse=attack), landing, progress=False)
     done = run_watchhouse(
-        "build", "--select", "+data_quality_results", "--vars", '{"ml_enabled": false}', "--no-unit-tests",
+        "build", "--select", "+data_quality_results", "--vars", '{"ml_enabled": false}',
         landing=landing, home=home,
     )  # fmt: skip  # the GE checkpoint and what it reads: no lists, ML or unit tests needed to fail the batch
     assert done.returncode != 0

@@ -142,19 +142,15 @@ fresh_vod_viewers as (
 
 fresh_streamers as (
     -- enough of the top for every user to keep exploration_candidates_per_type after
-    -- removing the streamers they already know
+    -- removing the streamers they already know; a top-N (order by + limit: each task keeps
+    -- its own top N, then they merge), not a global window that sends every row to one task
     select
         streamer_id,
-        fresh_viewers
-    from (
-        select
-            streamer_id,
-            max(viewers) as fresh_viewers,
-            row_number() over (order by max(viewers) desc, streamer_id asc) as fresh_rank
-        from fresh_vod_viewers
-        group by streamer_id
-    ) as ranked
-    where fresh_rank <= 5 * {{ var('exploration_candidates_per_type') }}
+        max(viewers) as fresh_viewers
+    from fresh_vod_viewers
+    group by streamer_id
+    order by fresh_viewers desc, streamer_id asc
+    limit {{ 5 * var('exploration_candidates_per_type') | int }}
 ),
 
 fresh_popular_vod as (
