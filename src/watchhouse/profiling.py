@@ -177,10 +177,8 @@ def load(target: Path) -> Profile:
         uid = r["unique_id"]
         meta = lookup.get(uid, {})
         start, end = _interval(r)
-        nodes.append(
-            Node(uid, _kind(uid, meta), _layer(uid, meta, manifest), float(r.get("execution_time") or 0.0),
-                 r.get("status", ""), start, end)  # fmt: skip
-        )
+        seconds = float(r.get("execution_time") or 0.0)
+        nodes.append(Node(uid, _kind(uid, meta), _layer(uid, meta, manifest), seconds, r.get("status", ""), start, end))
     return Profile(float(results.get("elapsed_time") or 0.0), nodes)
 
 
@@ -200,5 +198,6 @@ def render(profile: Profile, top: int = 20) -> str:
     lines += [f"  {k:<32} {c:>6} {s:>9.1f} {s / total:>7.1%}" for k, c, s in profile.by("layer")]
     lines += ["", f"{'fixed cost per node (median)':<34} {'nodes':>6} {'median':>9} {'x nodes':>9}"]
     lines += [f"  {k:<32} {c:>6} {m:>9.2f} {t:>9.1f}" for k, c, m, t in profile.fixed_cost()]
-    lines += ["", f"slowest {top}", *(f"  {n.seconds:8.1f} s  {n.kind:<10} {n.unique_id}" for n in profile.slowest(top))]
+    lines += ["", f"slowest {top}"]
+    lines += [f"  {n.seconds:8.1f} s  {n.kind:<10} {n.unique_id}" for n in profile.slowest(top)]
     return "\n".join(lines)

@@ -123,9 +123,7 @@ def test_build_vars_of_the_right_kind_pass():
     assert check_build_vars(good, runner.project_dir(), {"as_of": "2026-11-20"}) == good
 
 
-@pytest.mark.parametrize(
-    ("argv", "excluded"), [([], True), (["--no-unit-tests"], True), (["--unit-tests"], False)]
-)
+@pytest.mark.parametrize(("argv", "excluded"), [([], True), (["--no-unit-tests"], True), (["--unit-tests"], False)])
 def test_a_production_build_excludes_only_the_unit_tests(argv, excluded, small_landing, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setenv("WATCHHOUSE_LANDING", str(small_landing))

@@ -30,9 +30,7 @@ VARIANTS = {
 def test_precision_and_recall_hold_when_abuse_changes_shape(variant, tmp_path):
     landing, home = tmp_path / "landing", tmp_path / "home"
     generate(GeneratorConfig(users=1000, days=3, seed=21, abuse=VARIANTS[variant]), landing, progress=False)
-    done = run_watchhouse(
-        "build", "--select", "+abuse_flags +quarantine_watch_events", landing=landing, home=home
-    )
+    done = run_watchhouse("build", "--select", "+abuse_flags +quarantine_watch_events", landing=landing, home=home)
     assert done.returncode == 0, done.stdout[-4000:]
     views = pd.read_parquet(landing / "watch_events")
     quarantined = set(mart(home, "quarantine_watch_events").event_id.dropna())
