@@ -16,6 +16,8 @@ DEMO_USERS ?= 20000
 DEMO_DAYS ?= 14
 DEMO_SEED ?= 7
 DEMO_BATCHES ?= 4
+# pytest-xdist workers of `make test`: the two e2e build chains run side by side (tests/python/conftest.py)
+TEST_WORKERS ?= 2
 
 .PHONY: help setup demo build backfill docs dashboard browser test lint format generate clean \
 	server-start server-stop server-status
@@ -99,7 +101,7 @@ format: setup
 	$(BIN)/sqlfluff fix models tests/dbt --templater jinja --disable-progress-bar
 
 test: lint browser
-	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	@# a running server of the home would outlive its folders

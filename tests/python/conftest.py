@@ -52,27 +52,47 @@ class FirstBuild:
     landing: Path
     home: Path
     done: subprocess.CompletedProcess
-    landing_copy: Path  # the landing as this build saw it (`batches` plants late files in `landing` later)
-    tables: dict  # every table it published ("schema.table" -> rows), before `batches` builds on the home
+    landing_copy: Path  # a copy of the landing as this build saw it, for builds of other homes (cluster)
+    tables: dict  # every table it published ("schema.table" -> rows)
+
+
+def _tiny_landing(folder: Path) -> Path:
+    """The e2e fixtures' generated landing (800 users, 4 days, seed 3) with an external recommender's
+    served lists planted in it (scored like ours: test_e2e_evaluation). Same arguments, same files."""
+    from e2e import plant_served_lists, run_watchhouse
+
+    done = run_watchhouse(
+        "generate", "--out", str(folder), "--users", "800", "--days", "4", "--seed", "3", "--quiet",
+        landing=folder, home=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plant_served_lists(folder)
+    return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`-n`, `--dist loadgroup`; pyproject.toml) every test of one session-scoped
+    build runs in the worker that built it: a worker process builds its own session fixtures, so a
+    test of `batches` on another worker would build the whole chain again. The two chains (`batches`,
+    and `first_build` with what reads it) run side by side; the other tests fill in around them."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = "batches" if "batches" in names else "first_build" if "first_build" in names else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
 def first_build(tmp_path_factory) -> FirstBuild:
-    """A tiny generated landing folder and one local `watchhouse build` of it (ML off: FIRST_VARS)."""
-    from e2e import FIRST_VARS, build, plant_served_lists, published_tables, run_watchhouse
+    """A tiny generated landing folder and one local `watchhouse build` of it (ML off: FIRST_VARS),
+    with the dbt unit tests: the suite's one run of them (a production build skips them)."""
+    from e2e import FIRST_VARS, build, published_tables
 
-    landing = tmp_path_factory.mktemp("landing")
-    done = run_watchhouse(
-        "generate", "--out", str(landing), "--users", "800", "--days", "4", "--seed", "3", "--quiet",
-        landing=landing, home=landing,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    plant_served_lists(landing)  # an external recommender's lists, scored like ours (test_e2e_evaluation)
+    landing = _tiny_landing(tmp_path_factory.mktemp("landing"))
     copy = tmp_path_factory.mktemp("landing_first") / "landing"
     shutil.copytree(landing, copy)
     home = tmp_path_factory.mktemp("home")
-    # the first build skips the ML models (var ml_enabled): `batches` trains them on every daily run after it
-    first = build(landing, home, extra_vars=FIRST_VARS, unit_tests=True)  # the suite's one run of the dbt unit tests
+    first = build(landing, home, extra_vars=FIRST_VARS, unit_tests=True)
     return FirstBuild(landing, home, first, copy, published_tables(home))
 
 
@@ -83,10 +103,10 @@ def generated(first_build):
 
 
 @pytest.fixture(scope="session")
-def batches(generated):
-    """Daily runs replayed on the generated landing after its first build: `watchhouse backfill`
-    of 11-18 and 11-19, then two late files land and 11-20 is built (re-running 11-19 first; each
-    run scores the lists of the day before), then a run of
+def batches(tmp_path_factory):
+    """Daily runs replayed on the same tiny generated landing as `first_build`, in a home of their
+    own (ML on): `watchhouse backfill` of 11-18 and 11-19, then two late files land and 11-20 is built
+    (re-running 11-19 first; each run scores the lists of the day before), then a run of
     11-20 SIGKILLed at a random model (seed: WATCHHOUSE_FAULT_SEED, else random, printed), then
     11-20 rebuilt (it recovers from the killed run first). Returns (landing, home, snapshots):
     marts read after 11-19, after 11-20, and after the rebuild of 11-20; "tables": every
@@ -97,7 +117,8 @@ def batches(generated):
 
     from e2e import LATE_ROWS, TINY_VARS, build, kill_build_at, mart, plant_late_file, published_tables, run_watchhouse
 
-    landing, home, _ = generated
+    landing = _tiny_landing(tmp_path_factory.mktemp("landing_batches"))
+    home = tmp_path_factory.mktemp("home_batches")
     done = run_watchhouse(
         "backfill", "--from", "2026-11-18", "--to", "2026-11-19", "--vars", json.dumps(TINY_VARS),
         landing=landing, home=home,

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.e2e
 SUITES = {"vod_quality_scores", "view_valuations", "watch_time_concentration", "batch_health"}
 
 
-def test_checkpoint_results_and_data_docs_after_build(generated):
-    _, home, _ = generated
+def test_checkpoint_results_and_data_docs_after_build(batches):
+    _, home, _ = batches  # three batches, 11-20 built twice, one run killed
     results = mart(home, "data_quality_results")
     latest = results[results.run_at == results.run_at.max()]
     assert set(latest.suite) == SUITES
