@@ -70,6 +70,7 @@ def _tiny_landing(folder: Path) -> Path:
     return folder
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into the groups it schedules by
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`-n`, `--dist loadgroup`; pyproject.toml) every test of one session-scoped
     build runs in the worker that built it: a worker process builds its own session fixtures, so a
