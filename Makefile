@@ -15,7 +15,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 DEMO_USERS ?= 20000
 DEMO_DAYS ?= 14
 DEMO_SEED ?= 7
-DEMO_BATCHES ?= 4
+DEMO_BATCHES ?= 3
 # pytest-xdist workers of `make test`: the two e2e build chains run side by side (tests/python/conftest.py)
 TEST_WORKERS ?= 2
 
