@@ -32,6 +32,29 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+ANALYST_TIMEOUT_SECONDS = 30
+
+
+def _connect(port: int):
+    """A PyHive connection whose socket times out: seen once under load, the server never answered
+    a CloseSession and the watch (no timeout in PyHive or thrift by default) hung the test session.
+    PyHive builds its socket as thrift.transport.TSocket.TSocket(host, port); a subclass with a
+    timeout stands in for it during the connect (single-threaded here: the build is a child)."""
+    import thrift.transport.TSocket as tsocket
+    from pyhive import hive
+
+    class TimedSocket(tsocket.TSocket):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.setTimeout(ANALYST_TIMEOUT_SECONDS * 1000)
+
+    plain, tsocket.TSocket = tsocket.TSocket, TimedSocket
+    try:
+        return hive.connect(host="127.0.0.1", port=port)
+    finally:
+        tsocket.TSocket = plain
+
+
 class Analyst:
     """Queries a mart through the Thrift port every few seconds while a build runs: (table, rows,
     whether the build was still running when the answer came)."""
@@ -42,11 +65,9 @@ class Analyst:
         self.errors: list[str] = []
 
     def watch(self, build: subprocess.Popen) -> None:
-        from pyhive import hive
-
         while build.poll() is None:
             try:
-                con = hive.connect(host="127.0.0.1", port=self.port)
+                con = _connect(self.port)
                 cursor = con.cursor()
                 cursor.execute("show tables in marts")
                 names = sorted(row[1] for row in cursor.fetchall())
