@@ -23,7 +23,12 @@ WATCHHOUSE = str(Path(sys.executable).with_name("watchhouse"))
 # day (the generator plants abuse in whole actor-days), so its abuse share is ~20% and jumps by ~0.2
 # from one day to the next: the GE band and the day-to-day change limit are widened for it, and only
 # for it (test_e2e_quality shows the default band failing a heavy batch).
-TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3}
+# The ML models of the `batches` chain train on ~12k views: the e2e tests check what the DAG does with
+# them (lists well formed, no leakage, caps, fusion recomputed, scoring), not how good they get, so
+# they train the fewest epochs that exercise every code path (fine-tuning included: ranker epochs // 2).
+# Model quality is measured on the demo (docs/evaluation.md, bench/RESULTS.md).
+TINY_ML = {"ml_item2vec_epochs": 1, "ml_two_tower_epochs": 1, "ml_ranker_epochs": 2, "ml_als_max_iter": 3}
+TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3, **TINY_ML}
 FIRST_VARS = {**TINY_VARS, "ml_enabled": False}  # the fixtures' first build (conftest first_build)
 LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 
