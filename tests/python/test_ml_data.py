@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from watchhouse.ml import ranker_data, validation
@@ -121,6 +122,16 @@ def test_list_helpers():
     hu, hi, hw = history_weights(log, history_items=1)  # each user's latest view only, at full weight
     assert hu.tolist() == [0, 1] and hi.tolist() == [5, 4]
     assert hw.tolist() == pytest.approx([0.05, 0.55])
+
+
+def test_list_ids_are_taken_from_the_vocabulary():
+    from watchhouse.ml.data import _repeated, id_strings
+
+    ids = np.array(["u10", "u2", "u7"], dtype=object)
+    assert id_strings(ids, np.array([2, 0, 2, 1])).to_pylist() == ["u7", "u10", "u7", "u2"]
+    assert id_strings(ids, np.array([], dtype=np.int64)).to_pylist() == []
+    assert _repeated("two_tower", 3, pa.string()).to_pylist() == ["two_tower"] * 3
+    assert _repeated(D, 0, pa.date32()).to_pylist() == []
 
 
 def test_duration_buckets_and_params():
