@@ -317,14 +317,12 @@ def preference_rerank(frame: pd.DataFrame, k: int, preferred_bonus: float, max_p
         raise ValueError("score must be finite and >= 0 (P(watch) * E[value])")
     if not (np.isfinite(pref).all() and (pref >= 0).all()):
         raise ValueError("preference must be finite and >= 0 (0 when the user has none for the streamer)")
-    user = _codes(frame["user_id"])  # order-preserving integer codes: the sorts below are numpy's
-    item = _codes(frame["item_id"])
+    user, item, streamer = (_codes(frame[col]) for col in ("user_id", "item_id", "streamer_id"))
     pair = user * (int(item.max(initial=0)) + 1) + item
-    if len(np.unique(pair)) != len(pair):
+    if not (pair[1:] > pair[:-1]).all() and (np.diff(np.sort(pair)) == 0).any():  # sorted input: no sort
         raise ValueError("frame must hold one row per (user_id, item_id)")
     adjusted = s * (1.0 + preferred_bonus * pref / (1.0 + pref))
     order = np.lexsort((item, -adjusted, user))  # user asc, adjusted desc, item_id asc (stable)
-    streamer = _codes(frame["streamer_id"])
     group = user[order] * (int(streamer.max(initial=0)) + 1) + streamer[order]
     order = order[_occurrence(group) < max_per_streamer]  # at most max_per_streamer per user and streamer
     rank = _occurrence(user[order]) + 1  # users are contiguous after the sort
@@ -340,8 +338,11 @@ def preference_rerank(frame: pd.DataFrame, k: int, preferred_bonus: float, max_p
 
 
 def _codes(column: pd.Series) -> np.ndarray:
-    """Integer codes that sort as the values do (int64)."""
-    return np.unique(column.to_numpy(), return_inverse=True)[1].astype(np.int64).reshape(-1)
+    """Integer codes >= 0 that sort as the values do (int64): non-negative integers are their own codes."""
+    values = column.to_numpy()
+    if np.issubdtype(values.dtype, np.integer) and (len(values) == 0 or (values.min() >= 0 and values.max() < 2**31)):
+        return values.astype(np.int64)
+    return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
 def _occurrence(keys: np.ndarray) -> np.ndarray:
