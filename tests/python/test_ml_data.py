@@ -134,6 +134,16 @@ def test_list_ids_are_taken_from_the_vocabulary():
     assert _repeated(D, 0, pa.date32()).to_pylist() == []
 
 
+def test_torch_threads_never_exceed_the_cores_left_by_dbt_threads():
+    assert MLParams().torch_threads(cores=2) == 1  # the default: one thread
+    assert MLParams(threads=2).torch_threads(cores=2) == 2  # dbt runs one model at a time: both cores
+    assert MLParams(threads=2, dbt_threads=2).torch_threads(cores=2) == 1  # two models side by side: one each
+    assert MLParams(threads=4, dbt_threads=2).torch_threads(cores=8) == 4
+    assert MLParams(threads=2, dbt_threads=4).torch_threads(cores=2) == 1  # never below one
+    p = MLParams.from_config({"threads": "2", "dbt_threads": "2"})
+    assert (p.threads, p.dbt_threads) == (2, 2)
+
+
 def test_duration_buckets_and_params():
     assert duration_bucket(np.array([10, 30, 59, 60, 3600, 10**7, np.nan])).tolist() == [0, 0, 0, 1, 6, 9, 0]
     p = MLParams.from_config({"window_days": "7", "fusion_inputs": '{"als": 2}', "quant_low_fraction": "0.25"})

@@ -166,7 +166,7 @@ def load_batch(
 def set_up_torch(params: MLParams) -> None:
     import torch
 
-    torch.set_num_threads(params.threads)
+    torch.set_num_threads(params.torch_threads())
     torch.manual_seed(params.seed)
     np.random.seed(params.seed)
     random.seed(params.seed)
@@ -280,7 +280,11 @@ def register(
             metrics=metrics,
             data_window=(batch.log.start, batch.log.end),
             artifacts=artifacts,
-            tags={"training_rows": str(len(batch.train)), **(tags or {})},
+            tags={
+                "training_rows": str(len(batch.train)),
+                "torch_threads": str(torch.get_num_threads()),  # floats (so lists) differ between thread counts
+                **(tags or {}),
+            },
         )
 
 
