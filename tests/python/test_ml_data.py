@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from watchhouse.ml import ranker_data, validation
@@ -123,6 +124,26 @@ def test_list_helpers():
     assert hw.tolist() == pytest.approx([0.05, 0.55])
 
 
+def test_list_ids_are_taken_from_the_vocabulary():
+    from watchhouse.ml.data import _repeated, id_strings
+
+    ids = np.array(["u10", "u2", "u7"], dtype=object)
+    assert id_strings(ids, np.array([2, 0, 2, 1])).to_pylist() == ["u7", "u10", "u7", "u2"]
+    assert id_strings(ids, np.array([], dtype=np.int64)).to_pylist() == []
+    assert _repeated("two_tower", 3, pa.string()).to_pylist() == ["two_tower"] * 3
+    assert _repeated(D, 0, pa.date32()).to_pylist() == []
+
+
+def test_torch_threads_never_exceed_the_cores_left_by_dbt_threads():
+    assert MLParams().torch_threads(cores=2) == 1  # the default: one thread
+    assert MLParams(threads=2).torch_threads(cores=2) == 2  # dbt runs one model at a time: both cores
+    assert MLParams(threads=2, dbt_threads=2).torch_threads(cores=2) == 1  # two models side by side: one each
+    assert MLParams(threads=4, dbt_threads=2).torch_threads(cores=8) == 4
+    assert MLParams(threads=2, dbt_threads=4).torch_threads(cores=2) == 1  # never below one
+    p = MLParams.from_config({"threads": "2", "dbt_threads": "2"})
+    assert (p.threads, p.dbt_threads) == (2, 2)
+
+
 def test_duration_buckets_and_params():
     assert duration_bucket(np.array([10, 30, 59, 60, 3600, 10**7, np.nan])).tolist() == [0, 0, 0, 1, 6, 9, 0]
     p = MLParams.from_config({"window_days": "7", "fusion_inputs": '{"als": 2}', "quant_low_fraction": "0.25"})
@@ -133,3 +154,81 @@ def test_duration_buckets_and_params():
         MLParams.from_config({"window_days": "seven"})
     with pytest.raises(ValueError, match="quant bits"):
         MLParams.from_config({"quant_low_bits": "8"})
+
+
+# ---------------------------------------------------------------- one read of the training window per run
+
+
+def _window_tables(spark, root, shift: float = 0.0):
+    """Parquet-backed views, vods and id map of a tiny batch (files, as dbt's tables are)."""
+    ts = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
+    views = [
+        (f"u{u}", f"v{(u * 3 + j) % 6}", ts + dt.timedelta(hours=j + u), 0.1 * j + shift)
+        for u in range(5)
+        for j in range(4)
+    ]
+    vods = [(f"v{i}", f"s{i % 2}", f"c{i % 3}", "replay", 60.0 * (i + 1), ts - dt.timedelta(days=3)) for i in range(6)]
+    ids = [("user", f"u{u}", u) for u in range(5)] + [("vod", f"v{i}", i) for i in range(6)]
+    ids += [("streamer", f"s{i}", i) for i in range(2)] + [("category", f"c{i}", i) for i in range(3)]
+    ids += [("vod_type", "replay", 0)]
+    frames = {
+        "views": spark.createDataFrame(views, "user_id string, vod_id string, started_at timestamp, view_value double"),
+        "vods": spark.createDataFrame(
+            vods,
+            "vod_id string, streamer_id string, category string, vod_type string, duration_seconds double, "
+            "created_at timestamp",
+        ),
+        "id_map": spark.createDataFrame(ids, "entity_type string, entity_id string, idx int"),
+    }
+    out = []
+    for name, frame in frames.items():
+        frame.write.mode("overwrite").parquet(str(root / name))
+        out.append(spark.read.parquet(str(root / name)))
+    return out
+
+
+def _same_window(a, b):
+    for part in ("log", "train"):
+        for col in ("user", "item", "ts", "value"):
+            assert np.array_equal(getattr(getattr(a, part), col), getattr(getattr(b, part), col)), (part, col)
+    for col in ("streamer", "category", "vod_type", "duration_bucket", "created_ts"):
+        assert np.array_equal(getattr(a.catalogue, col), getattr(b.catalogue, col)), col
+    assert all(np.array_equal(a.vocab.ids[k], b.vocab.ids[k]) for k in a.vocab.ids)
+    assert np.array_equal(a.val_users, b.val_users) and np.array_equal(a.val_items, b.val_items)
+
+
+def test_the_window_is_read_once_per_run_and_equals_a_fresh_read(spark, tmp_path):
+    from watchhouse.ml.jobs.common import WindowCache, load_batch, read_window, window_key
+
+    views, vods, id_map = _window_tables(spark, tmp_path)
+    params = MLParams(validation_users=2)
+    cache = WindowCache()
+    first = load_batch(spark, views, vods, id_map, D - dt.timedelta(days=1), params, tmp_path, cache=cache)
+    again = load_batch(spark, views, vods, id_map, D - dt.timedelta(days=1), params, tmp_path, cache=cache)
+    assert cache.reads == 1 and again.log is first.log  # the second model reuses the first one's arrays
+    assert len(first.log) == 20 and len(first.val_users) == 2
+    _same_window(first, read_window(views, vods, id_map, D - dt.timedelta(days=1), params))  # = a per-model read
+    with pytest.raises(ValueError, match="read-only"):
+        first.log.item[0] = 99  # one model cannot change what the next reads
+
+    # another batch, other params, a rebuilt input table: another key; frames without files: no key
+    key = window_key(views, vods, id_map, D - dt.timedelta(days=1), params)
+    views2, _, _ = _window_tables(spark, tmp_path / "rebuilt", shift=0.5)
+    assert key == window_key(
+        spark.read.parquet(str(tmp_path / "views")), vods, id_map, D - dt.timedelta(days=1), params
+    )
+    assert key != window_key(views, vods, id_map, D, params)
+    assert key != window_key(views, vods, id_map, D - dt.timedelta(days=1), MLParams(validation_users=3))
+    assert key != window_key(views2, vods, id_map, D - dt.timedelta(days=1), params)
+    assert window_key(spark.createDataFrame(views.collect(), views.schema), vods, id_map, D, params) is None
+    rebuilt = load_batch(spark, views2, vods, id_map, D - dt.timedelta(days=1), params, tmp_path, cache=cache)
+    assert cache.reads == 2 and rebuilt.log.value.min() == pytest.approx(0.5)
+    uncached = WindowCache()
+    assert uncached.get(None, lambda: first_window(first)) and uncached.get(None, lambda: first_window(first))
+    assert uncached.reads == 2  # no key: read every time
+
+
+def first_window(batch):
+    from watchhouse.ml.jobs.common import Window
+
+    return Window(batch.vocab, batch.catalogue, batch.log, batch.train, batch.val_users, batch.val_items)

@@ -275,6 +275,33 @@ def test_recommend_from_history_by_hand(chunk):
     assert u.dtype == i.dtype == r.dtype == np.int64 and s.dtype == np.float32
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 2048])
+def test_recommend_from_history_over_candidates_equals_brute_force(chunk):
+    rng = np.random.default_rng(5)
+    emb = rng.normal(size=(30, 4)).astype(np.float32)
+    users = rng.integers(0, 8, 40)
+    items = rng.integers(0, 30, 40)
+    weight = rng.random(40).astype(np.float32)
+    cand = np.sort(rng.choice(30, 12, replace=False))
+    u, i, r, s = recommend_from_history(emb, users, items, weight, k=5, chunk=chunk, candidates=cand)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    expected = []
+    for user in np.unique(users):
+        rows = users == user
+        vec = (unit[items[rows]] * weight[rows, None]).sum(0)
+        cos = unit @ (vec / np.linalg.norm(vec))
+        allowed = [j for j in cand if j not in set(items[rows].tolist())]  # candidates the user has not seen
+        best = sorted(allowed, key=lambda j: (-cos[j], j))[:5]
+        expected += [(user, j, rank + 1, cos[j]) for rank, j in enumerate(best)]
+    assert list(zip(u.tolist(), i.tolist(), r.tolist(), strict=True)) == [e[:3] for e in expected]
+    np.testing.assert_allclose(s, [e[3] for e in expected], atol=1e-5)
+    # every item a candidate = no candidates given
+    full = recommend_from_history(emb, users, items, weight, k=5, chunk=chunk)
+    every = recommend_from_history(emb, users, items, weight, k=5, chunk=chunk, candidates=np.arange(30))
+    for a, b in zip(full, every, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_exclude_seen_off_keeps_history():
     u, i, r, s = recommend_from_history(EMB, np.array([10]), np.array([0]), np.array([1.0]), k=4, exclude_seen=False)
     # 0 and 4 tie at 1 -> 0 first; then 2 and 6 at 1/√2

@@ -25,6 +25,7 @@ from watchhouse.ml.quantize import (
     latency,
     prepare_qat,
     serialized_size,
+    timed_blocks,
     two_level_size_bytes,
 )
 from watchhouse.ml.ranker import MultiTaskRanker, RankerConfig, predict, train_ranker
@@ -101,6 +102,30 @@ def test_serialized_size_and_latency():
     assert 0.01 <= latency(sleepy, repeats=3, warmup=2) < 0.1 and len(calls) == 5
     with pytest.raises(ValueError, match="repeats=0"):
         latency(sleepy, repeats=0)
+
+
+def test_timed_blocks_do_the_work_once_and_time_the_full_blocks():
+    calls: list[tuple[int, int]] = []
+
+    def work(lo: int, hi: int) -> list[int]:
+        calls.append((lo, hi))
+        time.sleep(0.002 * (hi - lo))  # time follows the rows
+        return list(range(lo, hi))
+
+    results, seconds = timed_blocks(work, 23, 5)
+    assert calls == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]  # each row once, no extra calls
+    assert [x for part in results for x in part] == list(range(23))
+    assert 0.01 <= seconds < 0.1  # a full block of 5 rows (the short last block, 0.006 s, is not a sample)
+    calls.clear()
+    results, seconds = timed_blocks(work, 7, 5)  # one full block: the first block is timed 3 more times
+    assert calls == [(0, 5), (5, 7), (0, 5), (0, 5), (0, 5)] and [x for part in results for x in part] == list(range(7))
+    assert 0.01 <= seconds < 0.1
+    calls.clear()
+    _, seconds = timed_blocks(work, 3, 5)  # fewer rows than a block: those rows are the sample
+    assert calls == [(0, 3)] * 4 and 0.006 <= seconds < 0.1
+    assert timed_blocks(work, 0, 5) == ([], 0.0)
+    with pytest.raises(ValueError, match="block=0"):
+        timed_blocks(work, 3, 0)
 
 
 # ---------------------------------------------------------------- QAT

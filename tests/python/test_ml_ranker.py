@@ -268,6 +268,37 @@ def test_preference_rerank_cap_3_keeps_the_third_item():
     assert out[out.user_id == 1].item_id.tolist() == [1, 3, 4, 2, 5, 6]
 
 
+def _pandas_rerank(frame, k, bonus, cap):
+    """The reference: the same rule in pandas (sort, groupby cumcount)."""
+    out = frame[["user_id", "item_id", "streamer_id"]].copy()
+    pref = frame["preference"]
+    out["score"] = frame["score"] * (1.0 + bonus * pref / (1.0 + pref))
+    out = out.sort_values(["user_id", "score", "item_id"], ascending=[True, False, True], kind="mergesort")
+    out = out[out.groupby(["user_id", "streamer_id"], sort=False).cumcount() < cap]
+    out = out.assign(rank=(out.groupby("user_id", sort=False).cumcount() + 1).astype(np.int64))
+    return out[out["rank"] <= k][["user_id", "item_id", "rank", "score"]].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("ids", ["int", "str"])
+def test_preference_rerank_equals_the_pandas_reference_on_random_lists_with_ties(ids):
+    rng = np.random.default_rng(3)
+    pairs = np.unique(np.column_stack([rng.integers(0, 40, 3000), rng.integers(0, 300, 3000)]), axis=0)
+    frame = pd.DataFrame(
+        {
+            "user_id": pairs[:, 0],
+            "item_id": pairs[:, 1],
+            "streamer_id": pairs[:, 1] % 7,
+            "score": rng.integers(0, 6, len(pairs)) / 8,  # coarse: many ties, broken by item_id
+            "preference": np.where(rng.random(len(pairs)) < 0.5, 0.0, rng.random(len(pairs))),
+        }
+    )
+    if ids == "str":
+        frame = frame.assign(user_id="u" + frame["user_id"].astype(str), item_id="v" + frame["item_id"].astype(str))
+    frame = frame.sample(frac=1.0, random_state=1)  # rows in any order
+    for k, bonus, cap in ((10, 0.5, 3), (50, 0.0, 1), (5, 2.0, 2)):
+        pd.testing.assert_frame_equal(preference_rerank(frame, k, bonus, cap), _pandas_rerank(frame, k, bonus, cap))
+
+
 def test_preference_rerank_empty_frame():
     out = preference_rerank(_lists().iloc[:0], k=3, preferred_bonus=1.0, max_per_streamer=2)
     assert out.empty and list(out.columns) == ["user_id", "item_id", "rank", "score"]

@@ -295,6 +295,38 @@ def test_top_k_equals_full_argsort_and_respects_exclusions():
     assert not any((r, c) in excluded for r in range(37) for c in idx_ex[r].tolist())
 
 
+@pytest.mark.parametrize("chunk, cells", [(4096, 1 << 25), (7, 1 << 25), (4096, 120), (1, 1)])
+def test_bounded_chunked_top_k_equals_brute_force_with_and_without_candidates(chunk, cells):
+    rng = np.random.default_rng(11)
+    users, items = rng.normal(size=(53, 6)), rng.normal(size=(40, 6))
+    full = users @ items.T  # float64 brute force
+    rows, cols = rng.integers(0, 53, 120), rng.integers(0, 40, 120)
+    masked = full.copy()
+    masked[rows, cols] = -np.inf
+    u, v = torch.tensor(users).float(), torch.tensor(items).float()
+    scores, idx = top_k(u, v, 9, rows, cols, chunk=chunk, max_chunk_cells=cells)
+    np.testing.assert_array_equal(idx.numpy(), np.argsort(-masked, axis=1, kind="stable")[:, :9])
+    np.testing.assert_allclose(scores.numpy(), -np.sort(-masked, axis=1)[:, :9], rtol=1e-5, atol=1e-5)
+    # candidates: only those columns compete; indices come back as item indices; other exclusions are moot
+    cand = np.sort(rng.choice(40, 17, replace=False))
+    sub = np.full_like(masked, -np.inf)
+    sub[:, cand] = masked[:, cand]
+    s_c, i_c = top_k(u, v, 9, rows, cols, chunk=chunk, max_chunk_cells=cells, candidates=cand)
+    np.testing.assert_array_equal(i_c.numpy(), np.argsort(-sub, axis=1, kind="stable")[:, :9])
+    np.testing.assert_allclose(s_c.numpy(), -np.sort(-sub, axis=1)[:, :9], rtol=1e-5, atol=1e-5)
+    assert set(i_c.numpy().ravel()) <= set(cand.tolist())
+
+
+def test_top_k_candidates_are_checked():
+    u, v = torch.ones(2, 3), torch.ones(4, 3)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        top_k(u, v, 1, candidates=np.array([2, 1]))
+    with pytest.raises(ValueError, match=r"in \[0, 4\)"):
+        top_k(u, v, 1, candidates=np.array([0, 4]))
+    with pytest.raises(ValueError, match="k=3"):
+        top_k(u, v, 3, candidates=np.array([0, 1]))  # k larger than the candidates
+
+
 # ---------------------------------------------------------------- quantized copy
 
 

@@ -234,8 +234,8 @@ def lists_frame(
     session: SparkSession,
     model_name: str,
     as_of: dt.date,
-    user_ids: np.ndarray,
-    item_ids: np.ndarray,
+    user_ids: np.ndarray | pa.Array,
+    item_ids: np.ndarray | pa.Array,
     ranks: np.ndarray,
     scores: np.ndarray,
     item_type: str = "vod",
@@ -244,13 +244,30 @@ def lists_frame(
     n = len(user_ids)
     table = pa.table(
         {
-            "model_name": pa.array([model_name] * n, pa.string()),
-            "batch_date": pa.array([as_of] * n, pa.date32()),
-            "user_id": pa.array(user_ids.astype(str), pa.string()),
-            "item_id": pa.array(item_ids.astype(str), pa.string()),
-            "item_type": pa.array([item_type] * n, pa.string()),
+            "model_name": _repeated(model_name, n, pa.string()),
+            "batch_date": _repeated(as_of, n, pa.date32()),
+            "user_id": _strings(user_ids),
+            "item_id": _strings(item_ids),
+            "item_type": _repeated(item_type, n, pa.string()),
             "rank": pa.array(np.asarray(ranks, dtype=np.int32), pa.int32()),
             "score": pa.array(np.asarray(scores, dtype=np.float64), pa.float64()),
         }
     )
     return session.createDataFrame(table).select(*LIST_COLUMNS)  # Arrow straight in (pyspark >= 4)
+
+
+def _repeated(value, n: int, kind: pa.DataType) -> pa.Array:
+    """One value n times (a take of a one-element array: no Python list of n items)."""
+    return pa.array([value], kind).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def _strings(ids) -> pa.Array:
+    """Ids as an Arrow string array (an Arrow array passes through)."""
+    if isinstance(ids, pa.Array | pa.ChunkedArray):
+        return ids
+    return pa.array(np.asarray(ids).astype(str), pa.string())
+
+
+def id_strings(ids: np.ndarray, idx: np.ndarray) -> pa.Array:
+    """ids[idx] as an Arrow string array: the vocabulary converted once, then taken (no string per row in Python)."""
+    return pa.array(np.asarray(ids).astype(str), pa.string()).take(pa.array(np.asarray(idx, dtype=np.int64)))

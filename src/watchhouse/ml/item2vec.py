@@ -295,13 +295,16 @@ def recommend_from_history(
     k: int,
     exclude_seen: bool = True,
     chunk: int = 2048,
+    candidates: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Top-k items per user by cosine to the user vector Σ weight · unit(emb[item]) over the user's history rows.
 
     ``user_idx``, ``item_idx``, ``weight`` are parallel 1-D arrays (one row per history item; a user's rows need
     not be contiguous). Returns (users int64, items int64, ranks int64 1..k, scores float32), sorted by user then
     rank; ties go to the lower item index. With ``exclude_seen`` a user's history items are never recommended;
-    users with fewer than k eligible items get fewer rows; users whose vector is zero (no direction) get none."""
+    users with fewer than k eligible items get fewer rows; users whose vector is zero (no direction) get none.
+    ``candidates`` (strictly increasing item indices): only those items are scored and recommended (the cost
+    follows them, not the catalogue); None = every item."""
     unit = torch.from_numpy(normalise(emb))
     n = unit.shape[0]
     user_idx, item_idx = np.asarray(user_idx), np.asarray(item_idx)
@@ -319,6 +322,12 @@ def recommend_from_history(
         raise ValueError(f"item_idx must be in [0, {n}), got range [{item_idx.min()}, {item_idx.max()}]")
     if not np.all(np.isfinite(weight)):
         raise ValueError("weight must be finite")
+    targets, position = unit, None
+    if candidates is not None:
+        from watchhouse.ml.two_tower import candidate_positions
+
+        cand, position = candidate_positions(candidates, n)
+        targets = unit[cand]
     users, inv = np.unique(user_idx.astype(np.int64), return_inverse=True)
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(users.size + 1))
@@ -332,10 +341,18 @@ def recommend_from_history(
         u = torch.zeros(hi - lo, unit.shape[1])
         u.index_add_(0, local, unit[item_t[rows]] * weight_t[rows, None])
         norm = u.norm(dim=1, keepdim=True)
-        scores = (u / norm.clamp_min(1e-30)) @ unit.T
+        scores = (u / norm.clamp_min(1e-30)) @ targets.T
         if exclude_seen:
-            scores[local, item_t[rows]] = -math.inf
-        vals, idx = _topk_stable(scores, min(k, n))
+            seen_rows, seen_cols = local, item_t[rows]
+            if position is not None:
+                seen_cols = position[seen_cols]
+                seen_rows, seen_cols = seen_rows[seen_cols >= 0], seen_cols[seen_cols >= 0]
+            scores[seen_rows, seen_cols] = -math.inf
+        if scores.shape[1] == 0:
+            continue
+        vals, idx = _topk_stable(scores, min(k, scores.shape[1]))
+        if position is not None:
+            idx = cand[idx]
         keep = torch.isfinite(vals) & (norm > 0)
         r, c = torch.nonzero(keep, as_tuple=True)
         out.append((users[lo + r.numpy()], idx[r, c].numpy(), c.numpy() + 1, vals[r, c].numpy()))

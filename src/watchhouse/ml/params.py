@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,7 +15,8 @@ class MLParams:
     window_days: int = 14  # training data: clean views of the last N days up to the batch
     max_training_rows: int = 2_000_000  # at most this many (most recent) views leave Spark
     arrow_batch_rows: int = 500_000  # ... in Arrow batches of about this many rows
-    threads: int = 1  # torch intra-op threads
+    threads: int = 1  # torch intra-op threads (capped: torch threads x dbt threads <= cores, see torch_threads)
+    dbt_threads: int = 1  # the build's dbt threads (target.threads): Python models that may run side by side
     seed: int = 7
     max_seconds: float = 120.0  # wall-clock cap per training run (epochs cap first)
     list_size: int = 50
@@ -77,6 +79,14 @@ class MLParams:
             raise ValueError(f"quant_low_fraction={self.quant_low_fraction}: must be in (0, 1)")
         if not 2 <= self.quant_low_bits < self.quant_high_bits <= 8:
             raise ValueError(f"quant bits {self.quant_low_bits}/{self.quant_high_bits}: need 2 <= low < high <= 8")
+
+    def torch_threads(self, cores: int | None = None) -> int:
+        """ml_threads, capped so that torch threads x dbt threads never exceed the cores: torch, Spark and dbt
+        do not fight over the machine (two torch threads beside another busy process ran ~1.4x slower than one,
+        bench/RESULTS.md)."""
+        if cores is None:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, min(self.threads, cores // max(1, self.dbt_threads)))
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)

@@ -41,6 +41,7 @@ __all__ = [
     "latency",
     "prepare_qat",
     "serialized_size",
+    "timed_blocks",
     "two_level_size_bytes",
 ]
 
@@ -311,3 +312,24 @@ def latency(fn: Callable, *args, repeats: int = 7, warmup: int = 2) -> float:
         fn(*args)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def timed_blocks(fn: Callable[[int, int], object], n: int, block: int, repeats: int = 3) -> tuple[list, float]:
+    """Do a pass's work and measure its latency in one go: ``fn(lo, hi)`` over consecutive blocks [0, block),
+    [block, 2 block), ... of ``n`` rows, each timed. Returns (the blocks' results in order, latency seconds =
+    the median time of the full blocks). With fewer than ``repeats`` full blocks, the first block (or all n rows,
+    when n < block) is timed ``repeats`` more times and their median is the latency (results discarded), as
+    :func:`latency` would time a sample: scoring the rows once is then cheap anyway."""
+    if block < 1 or repeats < 1 or n < 0:
+        raise ValueError(f"block={block}, repeats={repeats}, n={n}: need block >= 1, repeats >= 1, n >= 0")
+    results, full_times = [], []
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        start = time.perf_counter()
+        results.append(fn(lo, hi))
+        if hi - lo == block:
+            full_times.append(time.perf_counter() - start)
+    if len(full_times) >= repeats:
+        return results, statistics.median(full_times)
+    sample = min(block, n)
+    return results, (latency(fn, 0, sample, repeats=repeats, warmup=0) if sample else 0.0)

@@ -317,13 +317,45 @@ def preference_rerank(frame: pd.DataFrame, k: int, preferred_bonus: float, max_p
         raise ValueError("score must be finite and >= 0 (P(watch) * E[value])")
     if not (np.isfinite(pref).all() and (pref >= 0).all()):
         raise ValueError("preference must be finite and >= 0 (0 when the user has none for the streamer)")
-    if frame.duplicated(["user_id", "item_id"]).any():
+    user, item, streamer = (_codes(frame[col]) for col in ("user_id", "item_id", "streamer_id"))
+    pair = user * (int(item.max(initial=0)) + 1) + item
+    if not (pair[1:] > pair[:-1]).all() and (np.diff(np.sort(pair)) == 0).any():  # sorted input: no sort
         raise ValueError("frame must hold one row per (user_id, item_id)")
-    out = frame[["user_id", "item_id", "streamer_id"]].copy()
-    out["score"] = s * (1.0 + preferred_bonus * pref / (1.0 + pref))
-    out = out.sort_values(["user_id", "score", "item_id"], ascending=[True, False, True], kind="mergesort")
-    out = out[out.groupby(["user_id", "streamer_id"], sort=False).cumcount() < max_per_streamer]
-    rank = out.groupby("user_id", sort=False).cumcount() + 1
-    out = out.assign(rank=rank.astype(np.int64))
-    out = out[out["rank"] <= k]
-    return out[["user_id", "item_id", "rank", "score"]].reset_index(drop=True)
+    adjusted = s * (1.0 + preferred_bonus * pref / (1.0 + pref))
+    order = np.lexsort((item, -adjusted, user))  # user asc, adjusted desc, item_id asc (stable)
+    group = user[order] * (int(streamer.max(initial=0)) + 1) + streamer[order]
+    order = order[_occurrence(group) < max_per_streamer]  # at most max_per_streamer per user and streamer
+    rank = _occurrence(user[order]) + 1  # users are contiguous after the sort
+    order, rank = order[rank <= k], rank[rank <= k]
+    return pd.DataFrame(
+        {
+            "user_id": frame["user_id"].to_numpy()[order],
+            "item_id": frame["item_id"].to_numpy()[order],
+            "rank": rank.astype(np.int64),
+            "score": adjusted[order],
+        }
+    )
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Integer codes >= 0 that sort as the values do (int64): non-negative integers are their own codes."""
+    values = column.to_numpy()
+    if np.issubdtype(values.dtype, np.integer) and (len(values) == 0 or (values.min() >= 0 and values.max() < 2**31)):
+        return values.astype(np.int64)
+    return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def _occurrence(keys: np.ndarray) -> np.ndarray:
+    """0 for the first row of each key (in row order), 1 for its second, ... (groupby().cumcount())."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(first)
+    within = np.arange(n) - starts[np.cumsum(first) - 1]
+    out = np.empty(n, dtype=np.int64)
+    out[order] = within
+    return out

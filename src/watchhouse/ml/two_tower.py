@@ -29,6 +29,7 @@ __all__ = [
     "ItemFeatures",
     "TwoTower",
     "TwoTowerConfig",
+    "candidate_positions",
     "corrected_logits",
     "example_positions",
     "histories_from_sequences",
@@ -373,6 +374,19 @@ def user_embeddings(
     return torch.cat(parts) if parts else torch.zeros(0, model.dim)
 
 
+def candidate_positions(candidates, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(candidates [C] int64, position [n_items] int64: a candidate's column, -1 for the other items) for a
+    strictly increasing array of item indices in [0, n_items)."""
+    cand = torch.as_tensor(np.asarray(candidates, dtype=np.int64)).reshape(-1)
+    if cand.numel() and (cand.min() < 0 or cand.max() >= n_items):
+        raise ValueError(f"candidates must be item indices in [0, {n_items})")
+    if cand.numel() > 1 and not bool((cand[1:] > cand[:-1]).all()):
+        raise ValueError("candidates must be strictly increasing item indices")
+    position = torch.full((n_items,), -1, dtype=torch.int64)
+    position[cand] = torch.arange(cand.numel())
+    return cand, position
+
+
 def top_k(
     user_emb: torch.Tensor,
     item_emb: torch.Tensor,
@@ -380,24 +394,38 @@ def top_k(
     exclude_rows: np.ndarray | torch.Tensor | None = None,
     exclude_cols: np.ndarray | torch.Tensor | None = None,
     chunk: int = 4096,
+    candidates: np.ndarray | torch.Tensor | None = None,
+    max_chunk_cells: int = 1 << 25,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Brute-force maximum inner product: (scores [U, k], indices [U, k] int64), best first, computed as one
-    matrix product per chunk of users + torch.topk. Pairs (exclude_rows[i], exclude_cols[i]) score -inf."""
+    """Maximum inner product: (scores [U, k], indices [U, k] int64 item indices), best first, computed as one
+    matrix product per chunk of users + torch.topk (a bounded top-k: memory is one chunk's [rows, items]
+    scores, at most ``max_chunk_cells`` floats, so rows per chunk = min(chunk, max_chunk_cells // items)).
+    Pairs (exclude_rows[i], exclude_cols[i]) score -inf. ``candidates`` (strictly increasing item indices):
+    only those items are scored (the others can never be returned; exclusions of them are moot)."""
     if user_emb.ndim != 2 or item_emb.ndim != 2 or user_emb.shape[1] != item_emb.shape[1]:
         raise ValueError(f"need user_emb [U, d] and item_emb [I, d], got {tuple(user_emb.shape)}, {item_emb.shape}")
-    n_users, n_items = user_emb.shape[0], item_emb.shape[0]
-    if not 1 <= k <= n_items:
-        raise ValueError(f"k={k}: k must be in [1, n_items={n_items}]")
-    if chunk < 1:
-        raise ValueError(f"chunk={chunk}: chunk must be >= 1")
+    n_users = user_emb.shape[0]
     if (exclude_rows is None) != (exclude_cols is None):
         raise ValueError("exclude_rows and exclude_cols must be given together")
     rows = torch.as_tensor(np.array(exclude_rows if exclude_rows is not None else [], dtype=np.int64)).reshape(-1)
     cols = torch.as_tensor(np.array(exclude_cols if exclude_cols is not None else [], dtype=np.int64)).reshape(-1)
     if rows.shape != cols.shape:
         raise ValueError(f"exclude_rows ({rows.numel()}) and exclude_cols ({cols.numel()}) must be parallel")
-    if rows.numel() and (rows.min() < 0 or rows.max() >= n_users or cols.min() < 0 or cols.max() >= n_items):
-        raise ValueError(f"exclusions must be rows in [0, {n_users}) and cols in [0, {n_items})")
+    n_all = item_emb.shape[0]
+    if rows.numel() and (rows.min() < 0 or rows.max() >= n_users or cols.min() < 0 or cols.max() >= n_all):
+        raise ValueError(f"exclusions must be rows in [0, {n_users}) and cols in [0, {n_all})")
+    cand = None
+    if candidates is not None:
+        cand, position = candidate_positions(candidates, n_all)
+        item_emb = item_emb[cand]
+        cols = position[cols]
+        rows, cols = rows[cols >= 0], cols[cols >= 0]
+    n_items = item_emb.shape[0]
+    if not 1 <= k <= n_items:
+        raise ValueError(f"k={k}: k must be in [1, n_items={n_items}]")
+    if chunk < 1 or max_chunk_cells < 1:
+        raise ValueError(f"chunk={chunk}, max_chunk_cells={max_chunk_cells}: both must be >= 1")
+    chunk = max(1, min(chunk, max_chunk_cells // n_items))
     order = torch.argsort(rows, stable=True)
     rows, cols = rows[order], cols[order]
     items_t = item_emb.float().T.contiguous()
@@ -413,4 +441,5 @@ def top_k(
         out_i.append(i)
     if not out_s:
         return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.int64)
-    return torch.cat(out_s), torch.cat(out_i)
+    scores, idx = torch.cat(out_s), torch.cat(out_i)
+    return scores, (idx if cand is None else cand[idx])

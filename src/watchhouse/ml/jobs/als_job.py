@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame
 
 from watchhouse.ml import validation
 from watchhouse.ml.data import collect_arrays
-from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, register, seen_pairs, to_lists
+from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, register, seen_pairs, skipped, to_lists
 from watchhouse.ml.two_tower import top_k
 
 MODEL_NAME = "als"
@@ -69,17 +69,22 @@ def train_and_list(batch: Batch) -> DataFrame:
     counts = np.bincount(batch.train.item, minlength=batch.vocab.size("vod"))
     item_emb = torch.from_numpy(items)
     item_emb[torch.from_numpy(counts < p.min_item_views)] = 0.0  # too few views to recommend
+    recommendable = np.flatnonzero(counts >= p.min_item_views)  # scored: the items with data, not the catalogue
     exclude_users, exclude_items = seen_pairs(batch.log)
     active = np.unique(batch.log.user)
     row_of = np.full(batch.vocab.size("user"), -1)
     row_of[active] = np.arange(len(active))
+    k = min(p.list_size, len(recommendable))
+    if k == 0:
+        return skipped(batch, MODEL_NAME, f"no VOD has {p.min_item_views} views in the window")
     with Timer() as scoring:
         scores, idx = top_k(
             torch.from_numpy(users[active]),
             item_emb,
-            min(p.list_size, len(items)),
+            k,
             exclude_rows=torch.from_numpy(row_of[exclude_users]),
             exclude_cols=torch.from_numpy(exclude_items),
+            candidates=recommendable,
         )
     val = _validation(batch, users, item_emb)
     register(

@@ -3,11 +3,15 @@ the registry call, and the map from integer results back to list rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import random
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,22 +45,128 @@ class Batch:
     val_items: np.ndarray
 
 
-def load_batch(
-    session: SparkSession, views: DataFrame, vods: DataFrame, id_map: DataFrame, as_of: dt.date, params: MLParams, home
-) -> Batch:
+@dataclass(frozen=True)
+class Window:
+    """What a batch reads from Spark: the same for every model of a run (read-only arrays)."""
+
+    vocab: data.Vocab
+    catalogue: data.Catalogue
+    log: data.WatchLog
+    train: data.WatchLog
+    val_users: np.ndarray
+    val_items: np.ndarray
+
+
+def read_window(views: DataFrame, vods: DataFrame, id_map: DataFrame, as_of: dt.date, params: MLParams) -> Window:
+    """The training window of one batch, read from Spark (the id map, the catalogue, the clean
+    views, and the leave-last-out split)."""
     vocab = data.load_vocab(id_map)
     catalogue = data.load_catalogue(vods, id_map, vocab)
     log = data.load_watch_log(
         views, id_map, as_of, params.window_days, params.max_training_rows, params.arrow_batch_rows
     )
     train, val_users, val_items = validation.holdout_last(log, params.validation_users, params.seed)
-    return Batch(session, as_of, params, Path(home), vocab, catalogue, log, train, val_users, val_items)
+    return Window(vocab, catalogue, log, train, val_users, val_items)
+
+
+def _read_only(window: Window) -> Window:
+    """Freeze every array of the window: one model must not change what the next one reads."""
+
+    def freeze(obj):
+        for field in dataclasses.fields(obj):
+            value = getattr(obj, field.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return obj
+
+    for array in window.vocab.ids.values():
+        array.flags.writeable = False
+    for part in (window.catalogue, window.log, window.train):
+        freeze(part)
+    freeze(window)
+    return window
+
+
+class WindowCache:
+    """The last training window read in this process, shared by the ML models of one dbt run:
+    they all run in the dbt process (submission methods `session` and `connect` alike), so the
+    first one reads the window from Spark and the others reuse its arrays.
+
+    The key is the batch, every ML param, and the files behind each input (`DataFrame.inputFiles()`:
+    Spark names every file it writes afresh, so a rebuilt input table means a new key). An input
+    that is not backed by files (an in-memory frame) has no identity to compare: it is never
+    shared. One window is kept (the latest; a new key replaces it) and its arrays are read-only;
+    a lock makes concurrent models (dbt threads > 1) wait for one read instead of each reading."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._window: Window | None = None
+        self.reads = 0  # windows read from Spark (for tests and the log)
+
+    def get(self, key: tuple | None, read: Callable[[], Window]) -> tuple[Window, bool]:
+        """(window, shared): the cached window when `key` matches, else `read()` (cached unless
+        `key` is None)."""
+        with self._lock:
+            if key is not None and key == self._key and self._window is not None:
+                return self._window, True
+            window = _read_only(read())
+            self.reads += 1
+            if key is not None:
+                self._key, self._window = key, window
+            return window, False
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._window = None, None
+
+
+WINDOWS = WindowCache()  # the process's shared window (docs/ml.md, "one load per run")
+
+
+def window_key(views: DataFrame, vods: DataFrame, id_map: DataFrame, as_of: dt.date, params: MLParams) -> tuple | None:
+    """What identifies a window's content; None when an input is not backed by files."""
+    files = []
+    for frame in (views, vods, id_map):
+        names = tuple(sorted(frame.inputFiles()))
+        if not names:
+            return None
+        files.append(names)
+    return (as_of.isoformat(), json.dumps(params.as_dict(), sort_keys=True), *files)
+
+
+def load_batch(
+    session: SparkSession,
+    views: DataFrame,
+    vods: DataFrame,
+    id_map: DataFrame,
+    as_of: dt.date,
+    params: MLParams,
+    home,
+    cache: WindowCache | None = WINDOWS,
+) -> Batch:
+    """The batch's training data: read from Spark once per run and shared (`cache`; None reads afresh)."""
+    say = progress("window")
+    start = time.perf_counter()
+
+    def read() -> Window:
+        return read_window(views, vods, id_map, as_of, params)
+
+    if cache is None:
+        window, shared = _read_only(read()), False
+    else:
+        window, shared = cache.get(window_key(views, vods, id_map, as_of, params), read)
+    how = "shared (read earlier in this run)" if shared else "read from Spark"
+    seconds = time.perf_counter() - start
+    say(f"batch {as_of}: {len(window.log)} clean views of {window.vocab.size('user')} users, {how} in {seconds:.1f}s")
+    w = window
+    return Batch(session, as_of, params, Path(home), w.vocab, w.catalogue, w.log, w.train, w.val_users, w.val_items)
 
 
 def set_up_torch(params: MLParams) -> None:
     import torch
 
-    torch.set_num_threads(params.threads)
+    torch.set_num_threads(params.torch_threads())
     torch.manual_seed(params.seed)
     np.random.seed(params.seed)
     random.seed(params.seed)
@@ -125,8 +235,8 @@ def to_lists(
         batch.session,
         model_name,
         batch.as_of,
-        batch.vocab.ids["user"][users],
-        batch.vocab.ids[entity][items],
+        data.id_strings(batch.vocab.ids["user"], users),
+        data.id_strings(batch.vocab.ids[entity], items),
         ranks,
         scores,
         item_type=item_type,
@@ -170,7 +280,11 @@ def register(
             metrics=metrics,
             data_window=(batch.log.start, batch.log.end),
             artifacts=artifacts,
-            tags={"training_rows": str(len(batch.train)), **(tags or {})},
+            tags={
+                "training_rows": str(len(batch.train)),
+                "torch_threads": str(torch.get_num_threads()),  # floats (so lists) differ between thread counts
+                **(tags or {}),
+            },
         )
 
 

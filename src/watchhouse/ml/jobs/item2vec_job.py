@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame
 
 from watchhouse.ml import item2vec, validation
 from watchhouse.ml.data import collect_arrays
-from watchhouse.ml.jobs.common import Batch, Timer, history_weights, progress, register, rerank, to_lists
+from watchhouse.ml.jobs.common import Batch, Timer, history_weights, progress, register, to_lists
 
 MODEL_NAME = "item2vec"
 
@@ -109,11 +109,7 @@ def lists(batch: Batch, embeddings: DataFrame) -> DataFrame:
     emb = np.zeros((n_items, batch.params.item2vec_dim), dtype=np.float32)
     if len(cols["entity_id"]):
         emb[batch.vocab.index("vod", cols["entity_id"])] = np.stack(cols["embedding"])
-    usable = np.abs(emb).sum(axis=1) > 0  # the embedding table holds the recommendable VODs only
+    usable = np.flatnonzero(np.abs(emb).sum(axis=1) > 0)  # the embedding table holds the recommendable VODs only
     users, items, weights = history_weights(batch.log, batch.params.history_items)
-    k = batch.params.list_size
-    u, i, r, s = item2vec.recommend_from_history(emb, users, items, weights, k + 10)
-    keep = usable[i]
-    u, i, r, s = u[keep], i[keep], rerank(u[keep]), s[keep]
-    keep = r <= k
-    return to_lists(batch, MODEL_NAME, u[keep], i[keep], r[keep], s[keep])
+    u, i, r, s = item2vec.recommend_from_history(emb, users, items, weights, batch.params.list_size, candidates=usable)
+    return to_lists(batch, MODEL_NAME, u, i, r, s)
