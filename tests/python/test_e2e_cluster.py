@@ -25,7 +25,7 @@ from e2e import (
     watchhouse_env,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
 
 def _alive(pid: int) -> bool:
@@ -33,6 +33,7 @@ def _alive(pid: int) -> bool:
 
 
 ANALYST_TIMEOUT_SECONDS = 30
+BUILD_TIMEOUT_SECONDS = 1200  # a tiny build takes ~2-3 min; a hung Thrift call fails the test instead of CI
 
 
 def _connect(port: int):
@@ -105,7 +106,12 @@ def cluster(first_build, tmp_path_factory):
             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         analyst.watch(proc)
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=BUILD_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the cluster build did not end in {BUILD_TIMEOUT_SECONDS} s (hung Thrift call?):\n{out[-3000:]}")
         assert proc.returncode == 0, f"cluster build failed:\n{out[-6000:]}\n{err[-3000:]}"
         yield {"home": home, "env": env, "run": run, "started": started, "first_pid": first_pid,
                "build": (out, err), "analyst": analyst}  # fmt: skip
