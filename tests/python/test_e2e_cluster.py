@@ -111,7 +111,7 @@ def cluster(first_build, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-            pytest.fail(f"the cluster build did not end in {BUILD_TIMEOUT_SECONDS} s (hung Thrift call?):\n{out[-3000:]}")
+            pytest.fail(f"the cluster build ran over {BUILD_TIMEOUT_SECONDS} s (a hung Thrift call?):\n{out[-3000:]}")
         assert proc.returncode == 0, f"cluster build failed:\n{out[-6000:]}\n{err[-3000:]}"
         yield {"home": home, "env": env, "run": run, "started": started, "first_pid": first_pid,
                "build": (out, err), "analyst": analyst}  # fmt: skip
