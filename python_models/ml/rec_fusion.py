@@ -13,7 +13,7 @@ def model(dbt, session):
     preferred = dbt.ref("rec_preferred_newest")
     if not ml.enabled:
         return entry.empty_lists(session)
-    from watchhouse.ml.fusion import fuse
+    from watchhouse.ml.fusion import fuse_all
 
     params = ml.params
     lists = preferred.select(*inputs[0].columns)
@@ -21,7 +21,5 @@ def model(dbt, session):
         lists = lists.unionByName(frame)
     weights = dict(params.fusion_inputs)
     lists = lists.where(lists.model_name.isin(list(weights)) & (lists.batch_date == ml.as_of))
-    fused = [
-        fuse(lists, method, weights, f"fusion_{method}", k=params.list_size) for method in ("rrf", "score", "rank")
-    ]
-    return fused[0].unionByName(fused[1]).unionByName(fused[2])
+    methods = {f"fusion_{method}": method for method in ("rrf", "score", "rank")}
+    return fuse_all(lists, methods, weights, k=params.list_size)  # one read and one shuffle for the three

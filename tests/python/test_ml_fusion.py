@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from watchhouse.ml.fusion import fuse, fuse_reference
+from watchhouse.ml.fusion import fuse, fuse_all, fuse_reference
 from watchhouse.recs.popularity import LIST_COLUMNS
 
 D = dt.date(2026, 11, 20)
@@ -173,6 +173,23 @@ def test_spark_agrees_with_the_reference_on_a_random_case(spark):
         assert len(mine) > 20 and len({r[2] for r in mine}) == 7
         expected += mine
     assert got == sorted(expected)  # same terms summed in the same order: equal to the last bit
+
+
+def test_fuse_all_equals_one_fuse_per_method_from_one_shuffle(spark):
+    rows = _random_lists(12)
+    weights = {"A": 1.0, "B": 0.5, "C": 2.0}
+    lists = spark.createDataFrame(rows, SCHEMA)
+    methods = {"fusion_rrf": "rrf", "fusion_score": "score", "fusion_rank": "rank"}
+    together = fuse_all(lists, methods, weights, k=5, rrf_k=10.0)
+    plan = together._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("Exchange") == 1 and "hashpartitioning(user_id" in plan, plan  # three fusions, one shuffle
+    got = sorted(tuple(r) for r in together.collect())
+    expected = sorted(r for name, m in methods.items() for r in fuse_reference(rows, m, weights, name, k=5, rrf_k=10.0))
+    assert got == expected and len(got) > 60  # to the last bit, as each fuse alone
+    with pytest.raises(ValueError, match="methods is empty"):
+        fuse_all(lists, {}, weights)
+    with pytest.raises(ValueError, match="method='borda'"):
+        fuse_all(lists, {"fusion_rrf": "rrf", "fusion_b": "borda"}, weights)
 
 
 def test_fuse_shuffles_once_by_user_and_keeps_the_list_schema(spark):

@@ -77,7 +77,27 @@ def fuse(
 ) -> DataFrame:
     """Fuse the lists (LIST_COLUMNS, one batch) of the models in `weights` into
     `model_name`'s top-k lists: LIST_COLUMNS, rank 1..k per user."""
-    used = check_args(method, weights, model_name, k, rrf_k)
+    return fuse_all(lists, {model_name: method}, weights, k, rrf_k)
+
+
+def fuse_all(
+    lists: DataFrame,
+    methods: Mapping[str, str],
+    weights: Mapping[str, float],
+    k: int = 50,
+    rrf_k: float = 60.0,
+) -> DataFrame:
+    """Several fusions of the same lists at once (`methods`: fused model name -> method): the rows of
+    `fuse(lists, method, weights, name, k, rrf_k)` for every pair, from one read and one shuffle by
+    user (the contributions of every method travel together; each method's sum and rank are columns
+    of the same grouped rows)."""
+    if not methods:
+        raise ValueError(
+            "methods is empty: give at least one fused model name and its method, e.g. {'fusion_rrf': 'rrf'}"
+        )
+    used = {}
+    for name, method in methods.items():
+        used = check_args(method, weights, name, k, rrf_k)
     rows = lists.where(F.col("model_name").isin(list(used)))
     first, last, nulls = rows.agg(
         F.min("batch_date"), F.max("batch_date"), F.count_if(F.col("batch_date").isNull())
@@ -87,42 +107,53 @@ def fuse(
     weight = F.create_map(*[F.lit(x) for m in sorted(used) for x in (m, used[m])])[F.col("model_name")]
     per_list = Window.partitionBy("model_name", "user_id")
     rank, score = F.col("rank"), F.col("score")
-    if method == "rrf":
-        contribution = weight / (F.lit(float(rrf_k)) + rank)
-    elif method == "score":
-        lo, hi = F.min(score).over(per_list), F.max(score).over(per_list)
-        norm = F.when(score.isNull(), F.lit(None)).when(hi > lo, (score - lo) / (hi - lo)).otherwise(F.lit(1.0))
-        contribution = weight * norm
-    else:
-        length = F.count(F.lit(1)).over(per_list)
-        contribution = weight * (length - rank + 1) / length
-
-    # one shuffle by user: the per-list windows, the per-item sums and the ranking
-    # window are all clustered by user_id, so Spark reuses this partitioning
+    lo, hi = F.min(score).over(per_list), F.max(score).over(per_list)
+    length = F.count(F.lit(1)).over(per_list)
+    contributions = {
+        "rrf": weight / (F.lit(float(rrf_k)) + rank),
+        "score": weight
+        * F.when(score.isNull(), F.lit(None)).when(hi > lo, (score - lo) / (hi - lo)).otherwise(F.lit(1.0)),
+        "rank": weight * (length - rank + 1) / length,
+    }
+    names = list(methods)  # fused model i's columns: c{i} (contribution), s{i} (sum), r{i} (rank)
+    keys = ("batch_date", "user_id", "item_type", "item_id")
     fused = (
         rows.repartition("user_id")
-        .select("batch_date", "user_id", "item_type", "item_id", contribution.cast("double").alias("c"))
-        .groupBy("batch_date", "user_id", "item_type", "item_id")
-        .agg(
-            F.aggregate(F.array_sort(F.collect_list("c")), F.lit(0.0).cast("double"), lambda acc, x: acc + x).alias(
-                "score"
-            )
+        .select(*keys, *[contributions[methods[n]].cast("double").alias(f"c{i}") for i, n in enumerate(names)])
+        .groupBy(*keys)
+        .agg(*[_sorted_sum(f"c{i}").alias(f"s{i}") for i in range(len(names))])
+    )
+    for i in range(len(names)):
+        order = Window.partitionBy("batch_date", "user_id").orderBy(
+            F.desc(f"s{i}"), F.asc("item_type"), F.asc("item_id")
+        )
+        fused = fused.withColumn(f"r{i}", F.row_number().over(order))
+    per_model = F.explode(
+        F.array(
+            *[
+                F.struct(F.lit(n).alias("model_name"), F.col(f"r{i}").alias("rank"), F.col(f"s{i}").alias("score"))
+                for i, n in enumerate(names)
+            ]
         )
     )
-    order = Window.partitionBy("batch_date", "user_id").orderBy(F.desc("score"), F.asc("item_type"), F.asc("item_id"))
     return (
-        fused.withColumn("rank", F.row_number().over(order))
-        .where(F.col("rank") <= int(k))
+        fused.select("batch_date", "user_id", "item_id", "item_type", per_model.alias("m"))
+        .where(F.col("m.rank") <= int(k))
         .select(
-            F.lit(model_name).alias("model_name"),
+            F.col("m.model_name").alias("model_name"),
             F.col("batch_date").cast("date").alias("batch_date"),
             "user_id",
             "item_id",
             "item_type",
-            F.col("rank").cast("int").alias("rank"),
-            F.col("score").cast("double").alias("score"),
+            F.col("m.rank").cast("int").alias("rank"),
+            F.col("m.score").cast("double").alias("score"),
         )
     )
+
+
+def _sorted_sum(column: str):
+    """The sum of a group's values in ascending order (nulls left out): the same bits whatever the row order."""
+    return F.aggregate(F.array_sort(F.collect_list(column)), F.lit(0.0).cast("double"), lambda acc, x: acc + x)
 
 
 def fuse_reference(
