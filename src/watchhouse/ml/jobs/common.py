@@ -173,7 +173,8 @@ def set_up_torch(params: MLParams) -> None:
 
 
 def progress(model_name: str):
-    """Progress lines in dbt's log (the Python model's stdout goes there)."""
+    """Progress lines on the dbt process's stderr, i.e. in `watchhouse build`'s output (not in
+    HOME/dbt/logs/dbt.log, which holds only dbt's own events)."""
 
     def say(line: str) -> None:
         print(f"[watchhouse.ml {model_name}] {line}", file=sys.stderr, flush=True)
