@@ -101,10 +101,7 @@ format: setup
 	$(BIN)/sqlfluff fix models tests/dbt --templater jinja --disable-progress-bar
 
 test: lint browser
-	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not cluster"
-	@# the cluster target's Thrift server alone: twice, beside other builds on 2 cores, it never answered a
-	@# CloseSession (dbt's and the test's) and the run hung; alone it has passed every run (issue 17 note)
-	$(BIN)/pytest -m cluster
+	WATCHHOUSE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	@# a running server of the home would outlive its folders

@@ -65,8 +65,9 @@ class Analyst:
         self.answers: list[tuple[str, int, bool]] = []
         self.errors: list[str] = []
 
-    def watch(self, build: subprocess.Popen) -> None:
-        while build.poll() is None:
+    def watch(self, build: subprocess.Popen, deadline: float) -> None:
+        """Until the build exits or `deadline` (time.monotonic()) passes."""
+        while build.poll() is None and time.monotonic() < deadline:
             try:
                 con = _connect(self.port)
                 cursor = con.cursor()
@@ -101,16 +102,19 @@ def cluster(first_build, tmp_path_factory):
         marker = {"batch": "2026-11-20", "pid": 0, "started_at": "a run that died"}
         (home / "build" / "RUNNING").write_text(json.dumps(marker))
         analyst = Analyst(int(env["WATCHHOUSE_THRIFT_PORT"]))
-        proc = subprocess.Popen(
-            [WATCHHOUSE, "build", "--vars", json.dumps(FIRST_VARS)],
-            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        analyst.watch(proc)
-        try:
-            out, err = proc.communicate(timeout=BUILD_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
+        # the build's output goes to files: nobody reads a pipe while the analyst watches, and a build
+        # that fills a pipe's 64 KiB blocks on its next line (this is what hung the suite before)
+        logs = tmp_path_factory.mktemp("cluster_build")
+        with open(logs / "out.txt", "w") as out_file, open(logs / "err.txt", "w") as err_file:
+            proc = subprocess.Popen(
+                [WATCHHOUSE, "build", "--vars", json.dumps(FIRST_VARS)],
+                env=env, cwd=REPO, stdout=out_file, stderr=err_file, text=True,
+            )  # fmt: skip
+            analyst.watch(proc, deadline=time.monotonic() + BUILD_TIMEOUT_SECONDS)
+        out, err = (logs / "out.txt").read_text(), (logs / "err.txt").read_text()
+        if proc.poll() is None:
             proc.kill()
-            out, err = proc.communicate()
+            proc.wait()
             pytest.fail(f"the cluster build ran over {BUILD_TIMEOUT_SECONDS} s (a hung Thrift call?):\n{out[-3000:]}")
         assert proc.returncode == 0, f"cluster build failed:\n{out[-6000:]}\n{err[-3000:]}"
         yield {"home": home, "env": env, "run": run, "started": started, "first_pid": first_pid,
