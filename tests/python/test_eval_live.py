@@ -60,25 +60,28 @@ def test_position_metrics_by_hand():
 
 
 def test_reference_metrics_equal_the_hand_computed_means():
-    got = reference_metrics([i for i in INTERACTIONS if i[0] != "u3"], RANKS["m"], LIVE_AT)
+    got = reference_metrics(INTERACTIONS, RANKS["m"], LIVE_AT)  # u3's interaction: m made no list for u3
     for segment in ("all", "repeat", "new"):
         assert got[segment] == pytest.approx(expected_m(segment)), segment
-    m2 = reference_metrics([i for i in INTERACTIONS if i[0] == "u3"], RANKS["m2"], LIVE_AT)
+    m2 = reference_metrics(INTERACTIONS, RANKS["m2"], LIVE_AT)
     assert m2["all"] == pytest.approx({"n": 1, "h1": 0, "h10": 1, "ndcg10": (g(2) + g(3) + g(4)) / 3})
 
 
-def test_spark_live_metrics_agree_with_the_hand_computed_case(spark):
+def _spark_live(spark, ranks: dict, interactions: list, live_at: dict) -> dict:
+    """live_metrics on DataFrames of the reference's inputs: (model, segment) -> row."""
     lists = spark.createDataFrame(
-        [(m, u, s, r) for m, users in RANKS.items() for u, ranks in users.items() for s, r in ranks.items()],
+        [(m, u, s, r) for m, users in ranks.items() for u, by in users.items() for s, r in by.items()],
         "model_name string, user_id string, streamer_id string, rank int",
     )
-    interactions = spark.createDataFrame(
-        INTERACTIONS, "user_id string, streamer_id string, step long, is_repeat boolean"
-    )
+    inter = spark.createDataFrame(interactions, "user_id string, streamer_id string, step long, is_repeat boolean")
     live = spark.createDataFrame(
-        [(s, step) for step, streamers in LIVE_AT.items() for s in streamers], "streamer_id string, step long"
+        [(s, step) for step, streamers in live_at.items() for s in streamers], "streamer_id string, step long"
     )
-    got = {(r["model_name"], r["segment"]): r for r in live_metrics(lists, interactions, live).collect()}
+    return {(r["model_name"], r["segment"]): r for r in live_metrics(lists, inter, live).collect()}
+
+
+def test_spark_live_metrics_agree_with_the_hand_computed_case(spark):
+    got = _spark_live(spark, RANKS, INTERACTIONS, LIVE_AT)
     for segment in ("all", "repeat", "new"):
         exp = expected_m(segment)
         row = got[("m", segment)]
@@ -120,3 +123,54 @@ def test_live_inputs_map_items_to_streamers_steps_and_repeats(spark):
     live = {(r.streamer_id, r.step) for r in steps.collect()}
     assert {s for (st, s) in live if st == "s1"} == {step0 + 1, step0 + 2}
     assert {s for (st, s) in live if st == "s2"} == set(range(step0, step0 + 144))
+
+
+def test_a_mid_step_join_is_a_candidate_of_its_own_interaction_only(spark):
+    """The issue's minimal case: m lists C at rank 1 for u1 and u2; at step 1, A and B are live, u1
+    joins A and u2 joins Z, which started mid-step. u1's candidates are {A, B}: H@1 1/2; u2's
+    {A, B, Z}: 1/3; the mean is 5/12 (counting Z as u1's candidate too gave 1/3)."""
+    ranks = {"m": {"u1": {"C": 1}, "u2": {"C": 1}}}
+    interactions = [("u1", "A", 1, False), ("u2", "Z", 1, False)]
+    live_at = {1: {"A", "B"}}
+    assert reference_metrics(interactions, ranks["m"], live_at)["all"]["h1"] == pytest.approx(5 / 12)
+    assert _spark_live(spark, ranks, interactions, live_at)[("m", "all")]["h1"] == pytest.approx(5 / 12)
+
+
+def test_spark_live_metrics_equal_the_reference_on_random_cases_with_mid_step_joins(spark):
+    """Random steps, live sets and lists (three models; some users without a list); about a third of
+    the joins are to a streamer not live at the step's start. Every model x segment agrees."""
+    import random
+
+    rng = random.Random(5)
+    streamers = [f"S{i}" for i in range(16)]
+    live_at = {step: set(rng.sample(streamers, rng.randint(0, 12))) for step in range(1, 9)}
+    ranks = {
+        model: {
+            f"u{u}": dict(zip(rng.sample(streamers, rng.randint(1, 12)), rng.sample(range(1, 60), 12), strict=False))
+            for u in range(12)
+            if rng.random() < 0.8
+        }
+        for model in ("m1", "m2", "m3")
+    }
+    interactions = set()
+    while len(interactions) < 60:
+        step = rng.randint(1, 8)
+        live = sorted(live_at[step])
+        mid_step = not live or rng.random() < 0.35
+        target = rng.choice([s for s in streamers if s not in live_at[step]] if mid_step else live)
+        interactions.add((f"u{rng.randint(0, 13)}", target, step, rng.random() < 0.5))
+    interactions = sorted(interactions)
+    assert sum(1 for _, s, step, _ in interactions if s not in live_at[step]) >= 10
+    got = _spark_live(spark, ranks, interactions, live_at)
+    compared = 0
+    for model, model_ranks in ranks.items():
+        want = reference_metrics(interactions, model_ranks, live_at)
+        assert {seg for (mod, seg) in got if mod == model} == set(want), model
+        for segment, exp in want.items():
+            row = got[(model, segment)]
+            assert row["interactions"] == exp["n"], (model, segment)
+            assert (row["h1"], row["h10"], row["ndcg10"]) == pytest.approx(
+                (exp["h1"], exp["h10"], exp["ndcg10"]), abs=1e-12
+            ), (model, segment)
+            compared += 1
+    assert compared == 9

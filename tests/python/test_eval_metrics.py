@@ -3,8 +3,10 @@ implementation used in the DAG against the pure functions on the same inputs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
+import pandas as pd
 import pytest
 
 from watchhouse.eval import metrics as m
@@ -89,3 +91,103 @@ def test_spark_per_user_metrics_agree_with_the_pure_functions(spark):
             assert row.mrr == pytest.approx(m.reciprocal_rank_at_k(ranked, relevant, k))
             assert row.hits_repeat == m.hits_at_k(ranked, relevant & repeat, k)
             assert row.hits_new == m.hits_at_k(ranked, relevant - repeat, k)
+
+
+def _frames(spark, list_rows, rel_rows):
+    lists = spark.createDataFrame(
+        list_rows, "model_name string, user_id string, item_type string, item_id string, rank int"
+    )
+    relevance = spark.createDataFrame(
+        rel_rows, "user_id string, item_type string, item_id string, gain double, is_repeat boolean"
+    )
+    return lists, relevance
+
+
+def test_a_mixed_list_is_scored_per_type_on_spark_as_the_issue_case_says(spark):
+    """Streamers s1, s2 at ranks 1-2, VODs v1, v2 at ranks 3-4; VOD v1 relevant: the VOD evaluation
+    sees the list [v1, v2] at every k (it used to lose the user at k < 3 and report 1/3 at k = 3)."""
+    rows = [("m", "u1", "streamer", "s1", 1), ("m", "u1", "streamer", "s2", 2), ("m", "u1", "vod", "v1", 3),
+            ("m", "u1", "vod", "v2", 4)]  # fmt: skip
+    lists, relevance = _frames(spark, rows, [("u1", "vod", "v1", 1.0, False)])
+    got = per_user_metrics(lists, relevance, ks=(1, 2, 3)).toPandas().set_index("k")
+    assert sorted(got.index) == [1, 2, 3] and set(got.item_type) == {"vod"}
+    for k in (1, 2, 3):
+        assert (got.loc[k, "hit_rate"], got.loc[k, "recall"], got.loc[k, "mrr"]) == (1.0, 1.0, 1.0)
+        assert got.loc[k, "precision"] == pytest.approx(1 / k)
+
+
+def test_spark_metrics_equal_the_pure_functions_on_random_mixed_lists(spark):
+    """Random served lists (two models, VODs and streamers mixed, ranks with gaps, some users with no
+    relevant item or no item of a type): every per-user row equals the pure functions on that type's
+    sub-list, the evaluated users are the same at every k, and list_metrics' coverage and novelty
+    equal their pure definitions."""
+    import random
+
+    from watchhouse.eval.spark_metrics import list_metrics
+
+    rng = random.Random(11)
+    ks = (1, 3, 10)
+    pool = {"vod": [f"v{i}" for i in range(30)], "streamer": [f"s{i}" for i in range(12)]}
+    mixed: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    list_rows = []
+    for model in ("m1", "m2"):
+        for u in range(20):
+            items = [("vod", v) for v in rng.sample(pool["vod"], rng.randint(0, 8))]
+            items += [("streamer", s) for s in rng.sample(pool["streamer"], rng.randint(0, 5))]
+            rng.shuffle(items)
+            ranks = sorted(rng.sample(range(1, 100), len(items)))
+            mixed[(model, f"u{u}")] = items
+            list_rows += [(model, f"u{u}", t, i, r) for (t, i), r in zip(items, ranks, strict=True)]
+    gains = {}
+    for u in range(24):  # u20..u23: relevant items but no list
+        for t, items in pool.items():
+            gains[(f"u{u}", t)] = {i: rng.choice((0.25, 0.5, 1.0)) for i in rng.sample(items, rng.choice((0, 1, 3)))}
+    rel_rows = [(u, t, i, g, False) for (u, t), gs in gains.items() for i, g in gs.items()]
+    lists, relevance = _frames(spark, list_rows, rel_rows)
+    got = per_user_metrics(lists, relevance, ks=ks).toPandas()
+
+    expected = []
+    for (model, user), items in mixed.items():
+        for item_type, ranked in m.split_by_type(items).items():
+            g = gains[(user, item_type)]
+            if not g:
+                continue
+            for k in ks:
+                rel = set(g)
+                expected.append({
+                    "model_name": model, "user_id": user, "item_type": item_type, "k": k,
+                    "hit_rate": m.hit_rate_at_k(ranked, rel, k), "precision": m.precision_at_k(ranked, rel, k),
+                    "recall": m.recall_at_k(ranked, rel, k), "map": m.average_precision_at_k(ranked, rel, k),
+                    "ndcg": m.binary_ndcg_at_k(ranked, rel, k), "ndcg_graded": m.ndcg_at_k(ranked, g, k),
+                    "mrr": m.reciprocal_rank_at_k(ranked, rel, k),
+                })  # fmt: skip
+    keys = ["model_name", "user_id", "item_type", "k"]
+    want = pd.DataFrame(expected).sort_values(keys).reset_index(drop=True)
+    have = got[want.columns].sort_values(keys).reset_index(drop=True)
+    assert len(want) > 100
+    pd.testing.assert_frame_equal(have, want, check_dtype=False, atol=1e-12, rtol=0)
+    per_k = got.groupby(["model_name", "item_type", "k"]).user_id.nunique().unstack("k")
+    assert (per_k.nunique(axis=1) == 1).all(), per_k  # users_evaluated does not depend on k
+
+    engaged = {i: rng.randint(0, 9) for items in pool.values() for i in items}
+    items = spark.createDataFrame(
+        [(t, i, dt.datetime(2026, 11, 1), engaged[i]) for t, its in pool.items() for i in its],
+        "item_type string, item_id string, created_at timestamp, engaged_users long",
+    )
+    catalogue = spark.createDataFrame(
+        [("vod", 30, 9), ("streamer", 12, 9)], "item_type string, catalogue_size long, audience long"
+    )
+    level = list_metrics(lists, items, catalogue, dt.date(2026, 11, 20), ks=ks).toPandas()
+    for row in level.itertuples():
+        sub = {
+            u: m.split_by_type(its).get(row.item_type, []) for (mod, u), its in mixed.items() if mod == row.model_name
+        }
+        sub = {u: its for u, its in sub.items() if its}
+        size = len(pool[row.item_type])
+        assert row.users_with_list == len(sub)
+        assert row.coverage == pytest.approx(m.coverage_at_k(sub, size, row.k), abs=1e-12)
+        # novelty: the mean over every recommended (user, item) pair = per-list means weighted by length
+        tops = [its[: row.k] for its in sub.values()]
+        pairs = sum(len(t) for t in tops)
+        novelty = sum(m.novelty_at_k(t, engaged, 9, row.k) * len(t) for t in tops) / pairs
+        assert row.novelty == pytest.approx(novelty, abs=1e-12)

@@ -48,12 +48,18 @@ def reference_metrics(
     ranks: Mapping[str, Mapping[str, int]],
     live_at: Mapping[int, set[str]],
 ) -> dict[str, dict[str, float]]:
-    """interactions: (user, streamer, step, is_repeat); ranks[user][streamer] = best list rank;
-    live_at[step] = streamers live at the step. Returns segment -> mean metrics (+ n)."""
+    """interactions: (user, streamer, step, is_repeat); ranks[user][streamer] = best list rank
+    (users the model made a list for); live_at[step] = streamers live at the step. Returns
+    segment -> mean metrics (+ n), over the interactions of users in `ranks` (the population
+    `live_metrics` scores: a model is not scored on users it made no list for). An interaction's
+    candidates are the streamers live at its step plus its own streamer, never another
+    interaction's streamer."""
     rows = {segment: [] for segment in SEGMENTS}
     for user, streamer, step, is_repeat in interactions:
+        if user not in ranks:
+            continue
         live = live_at.get(step, set()) | {streamer}
-        user_ranks = ranks.get(user, {})
+        user_ranks = ranks[user]
         listed = {s: r for s, r in user_ranks.items() if s in live}
         if streamer in listed:
             better = sum(r < listed[streamer] for s, r in listed.items() if s != streamer)
@@ -78,32 +84,47 @@ def live_metrics(
 
     lists: model_name, user_id, streamer_id, rank (best rank per user x streamer);
     interactions: user_id, streamer_id, step, is_repeat (one row per interaction);
-    live_steps: streamer_id, step (distinct). Returns model_name, segment, interactions,
-    h1, h10, ndcg10 — averaged over the interactions of users the model made a list for."""
-    inter = interactions.withColumn("interaction_id", F.monotonically_increasing_id())
+    live_steps: streamer_id, step. Returns model_name, segment, interactions, h1, h10,
+    ndcg10 — averaged over the interactions of users the model made a list for. An
+    interaction's candidates: the streamers live at its step, plus its own streamer when that
+    one is not live at the step (a join in the middle of a step); another user's mid-step join
+    is not a candidate."""
+    live_steps = live_steps.select("streamer_id", "step").distinct()
+    per_step = live_steps.groupBy("step").agg(F.count("*").alias("live_at_step"))
+    inter = (
+        interactions.withColumn("interaction_id", F.monotonically_increasing_id())
+        .join(live_steps.withColumn("target_live", F.lit(True)), ["streamer_id", "step"], "left")
+        .join(per_step, "step", "left")
+        .select(
+            "interaction_id", "user_id", "streamer_id", "step", "is_repeat",
+            F.coalesce("target_live", F.lit(False)).alias("target_live"),
+            # the target is a candidate even when it started in the middle of the step
+            (F.coalesce("live_at_step", F.lit(0)) + F.when(F.col("target_live"), 0).otherwise(1)).alias("live"),
+        )
+    )  # fmt: skip
     users = lists.select("model_name", "user_id").distinct()
     scored = inter.join(users, "user_id")  # one row per model x interaction with a list
-    candidates = live_steps.unionByName(inter.select("streamer_id", "step")).distinct()
-    live = candidates.groupBy("step").agg(F.count("*").alias("live"))
     target = lists.select("model_name", "user_id", "streamer_id", F.col("rank").alias("target_rank"))
-    listed = (
+    base = scored.join(target, ["model_name", "user_id", "streamer_id"], "left")
+    listed = (  # the list's streamers live at the step (the target among them when it is live)
         scored.select("model_name", "user_id", "interaction_id", "step")
         .join(lists, ["model_name", "user_id"])
-        .join(candidates, ["streamer_id", "step"])
+        .join(live_steps, ["streamer_id", "step"])
         .select("model_name", "interaction_id", "rank")
     )
-    base = scored.join(target, ["model_name", "user_id", "streamer_id"], "left").join(live, "step")
     counts = (
         base.select("model_name", "interaction_id", "target_rank")
         .join(listed, ["model_name", "interaction_id"], "left")
         .groupBy("model_name", "interaction_id")
         .agg(
-            F.count("rank").alias("listed_live"),
+            F.count("rank").alias("listed_at_step"),
             F.sum(F.when(F.col("rank") < F.col("target_rank"), 1).otherwise(0)).alias("better"),
         )
     )
-    per = base.join(counts, ["model_name", "interaction_id"])
     ranked = F.col("target_rank").isNotNull()
+    per = base.join(counts, ["model_name", "interaction_id"]).withColumn(
+        "listed_live", F.col("listed_at_step") + F.when(ranked & ~F.col("target_live"), 1).otherwise(0)
+    )
     first = F.col("listed_live") + 1  # unranked: positions first .. live, uniformly
     spread = F.col("live") - F.col("listed_live")
     h10_unranked = F.greatest(F.least(F.lit(10) - F.col("listed_live"), spread), F.lit(0)) / spread

@@ -8,8 +8,9 @@ Bootstrap over users, at scale: users are hashed into `buckets` groups; the
 per-bucket sums are collected (models x ks x buckets rows) and resampled on the
 driver (multinomial bucket weights, the same weights for every model in a
 replicate, so differences are paired). With random buckets of many users this
-approximates the user-level bootstrap; with fewer users than buckets every user
-is a bucket of one.
+approximates the user-level bootstrap; users are hashed, so with few users some
+buckets hold several users by chance and are resampled together (a cluster
+bootstrap, at worst slightly wider).
 """
 
 from __future__ import annotations

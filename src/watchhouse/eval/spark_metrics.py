@@ -2,7 +2,8 @@
 with the Spark DataFrame API (no UDFs: runs over Spark Connect as is).
 
 lists:     model_name, user_id, item_type, item_id, rank (one batch; ranks may have gaps:
-           positions are re-numbered 1.. per model and user)
+           positions are re-numbered 1.. per model, user and item type, so a list that mixes
+           types is scored per type on its own sub-list, as metrics.split_by_type does)
 relevance: user_id, item_type, item_id, gain (> 0), is_repeat (the user had engaged with
            the item before) - what the users did in the next batch
 items:     item_type, item_id, created_at, engaged_users (before the batch)
@@ -19,6 +20,8 @@ from pyspark.sql import functions as F
 
 KS = (1, 5, 10, 20, 50)
 METRICS = ("hit_rate", "precision", "recall", "map", "ndcg", "ndcg_graded", "mrr")
+# a list's positions 1..n: per model x user x item type, in rank order (ties by item id)
+POSITION = Window.partitionBy("model_name", "user_id", "item_type").orderBy("rank", "item_id")
 
 
 def _log2(col) -> F.Column:
@@ -26,15 +29,14 @@ def _log2(col) -> F.Column:
 
 
 def per_user_metrics(lists: DataFrame, relevance: DataFrame, ks: tuple[int, ...] = KS) -> DataFrame:
-    """One row per model x user x k for users with at least one relevant item of the
-    list's item type: hits, METRICS, and the new / repeat split (hits_new, relevant_new,
-    hits_repeat, relevant_repeat)."""
+    """One row per model x user x item type x k for users with a list of that type and at least
+    one relevant item of it (the same users at every k): hits, METRICS, and the new / repeat
+    split (hits_new, relevant_new, hits_repeat, relevant_repeat)."""
     if not ks or min(ks) < 1:
         raise ValueError(f"ks={ks}: cut-offs must be >= 1")
     spark = lists.sparkSession
     cutoffs = spark.createDataFrame([(k,) for k in ks], "k int")
-    position = Window.partitionBy("model_name", "user_id").orderBy("rank", "item_id")
-    ranked = lists.withColumn("position", F.row_number().over(position))
+    ranked = lists.withColumn("position", F.row_number().over(POSITION))
     rel = relevance.groupBy("user_id", "item_type").agg(
         F.count("*").alias("relevant"),
         F.sum(F.col("is_repeat").cast("int")).alias("relevant_repeat"),
@@ -55,7 +57,7 @@ def per_user_metrics(lists: DataFrame, relevance: DataFrame, ks: tuple[int, ...]
             "left",
         )
         .withColumn("hit", F.col("gain").isNotNull().cast("int"))
-        .withColumn("hits_so_far", F.sum("hit").over(position.rowsBetween(Window.unboundedPreceding, 0)))
+        .withColumn("hits_so_far", F.sum("hit").over(POSITION.rowsBetween(Window.unboundedPreceding, 0)))
     )
     topk = judged.crossJoin(F.broadcast(cutoffs)).where(F.col("position") <= F.col("k"))
     per_user = topk.groupBy("model_name", "user_id", "item_type", "k").agg(
@@ -107,10 +109,9 @@ def list_metrics(
         raise ValueError("catalogue: every item type needs catalogue_size >= 1 and audience >= 1")
     spark = lists.sparkSession
     cutoffs = spark.createDataFrame([(k,) for k in ks], "k int")
-    position = Window.partitionBy("model_name", "user_id").orderBy("rank", "item_id")
     end = F.lit(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())).cast("timestamp")
     top = (
-        lists.withColumn("position", F.row_number().over(position))
+        lists.withColumn("position", F.row_number().over(POSITION))
         .crossJoin(F.broadcast(cutoffs))
         .where(F.col("position") <= F.col("k"))
         .join(items, ["item_type", "item_id"], "left")
