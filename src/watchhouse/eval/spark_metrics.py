@@ -20,8 +20,11 @@ from pyspark.sql import functions as F
 
 KS = (1, 5, 10, 20, 50)
 METRICS = ("hit_rate", "precision", "recall", "map", "ndcg", "ndcg_graded", "mrr")
-# a list's positions 1..n: per model x user x item type, in rank order (ties by item id)
-POSITION = Window.partitionBy("model_name", "user_id", "item_type").orderBy("rank", "item_id")
+
+
+def _positions():
+    """A list's positions 1..n: per model x user x item type, in rank order (ties by item id)."""
+    return Window.partitionBy("model_name", "user_id", "item_type").orderBy("rank", "item_id")
 
 
 def _log2(col) -> F.Column:
@@ -36,7 +39,7 @@ def per_user_metrics(lists: DataFrame, relevance: DataFrame, ks: tuple[int, ...]
         raise ValueError(f"ks={ks}: cut-offs must be >= 1")
     spark = lists.sparkSession
     cutoffs = spark.createDataFrame([(k,) for k in ks], "k int")
-    ranked = lists.withColumn("position", F.row_number().over(POSITION))
+    ranked = lists.withColumn("position", F.row_number().over(_positions()))
     rel = relevance.groupBy("user_id", "item_type").agg(
         F.count("*").alias("relevant"),
         F.sum(F.col("is_repeat").cast("int")).alias("relevant_repeat"),
@@ -57,7 +60,7 @@ def per_user_metrics(lists: DataFrame, relevance: DataFrame, ks: tuple[int, ...]
             "left",
         )
         .withColumn("hit", F.col("gain").isNotNull().cast("int"))
-        .withColumn("hits_so_far", F.sum("hit").over(POSITION.rowsBetween(Window.unboundedPreceding, 0)))
+        .withColumn("hits_so_far", F.sum("hit").over(_positions().rowsBetween(Window.unboundedPreceding, 0)))
     )
     topk = judged.crossJoin(F.broadcast(cutoffs)).where(F.col("position") <= F.col("k"))
     per_user = topk.groupBy("model_name", "user_id", "item_type", "k").agg(
@@ -111,7 +114,7 @@ def list_metrics(
     cutoffs = spark.createDataFrame([(k,) for k in ks], "k int")
     end = F.lit(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())).cast("timestamp")
     top = (
-        lists.withColumn("position", F.row_number().over(POSITION))
+        lists.withColumn("position", F.row_number().over(_positions()))
         .crossJoin(F.broadcast(cutoffs))
         .where(F.col("position") <= F.col("k"))
         .join(items, ["item_type", "item_id"], "left")
