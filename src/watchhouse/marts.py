@@ -80,6 +80,30 @@ def _literal(value) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+THRIFT_TIMEOUT_SECONDS = 300  # a call the server never answers fails the reader instead of hanging it
+
+
+def thrift_connect(host: str, port: int, timeout_s: float = THRIFT_TIMEOUT_SECONDS):
+    """A PyHive connection to a Spark Thrift server whose socket times out after timeout_s (PyHive
+    and thrift wait forever by default: a server that never answers a call, e.g. a CloseSession
+    under load, would hang the reader). PyHive builds its socket as
+    thrift.transport.TSocket.TSocket(host, port); a subclass that sets the timeout stands in for it
+    during the connect (single-threaded callers: the dashboard, the tests' analyst)."""
+    import thrift.transport.TSocket as tsocket
+    from pyhive import hive
+
+    class TimedSocket(tsocket.TSocket):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.setTimeout(timeout_s * 1000)
+
+    plain, tsocket.TSocket = tsocket.TSocket, TimedSocket
+    try:
+        return hive.connect(host=host, port=port)
+    finally:
+        tsocket.TSocket = plain
+
+
 class ServerMarts:
     """The marts as the cluster target's Spark server holds them, through its Thrift port (PyHive):
     what the dashboard reads after a cluster build (docs/cluster.md). Same interface as Marts; the
@@ -87,9 +111,7 @@ class ServerMarts:
     literals, and dates, timestamps and decimals come back typed as DuckDB returns them."""
 
     def __init__(self, host: str, port: int, schemas: tuple[str, ...] = SCHEMAS):
-        from pyhive import hive
-
-        self.con = hive.connect(host=host, port=port)
+        self.con = thrift_connect(host, port)
         self.tables: dict[str, set[str]] = {}
         for schema in schemas:
             listed = self._rows(f"show tables in {schema}") if self._has_schema(schema) else []

@@ -24,6 +24,7 @@ from e2e import (
     server_pids,
     watchhouse_env,
 )
+from watchhouse.marts import thrift_connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
@@ -37,23 +38,9 @@ BUILD_TIMEOUT_SECONDS = 1200  # a tiny build takes ~2-3 min; a hung Thrift call 
 
 
 def _connect(port: int):
-    """A PyHive connection whose socket times out: seen once under load, the server never answered
-    a CloseSession and the watch (no timeout in PyHive or thrift by default) hung the test session.
-    PyHive builds its socket as thrift.transport.TSocket.TSocket(host, port); a subclass with a
-    timeout stands in for it during the connect (single-threaded here: the build is a child)."""
-    import thrift.transport.TSocket as tsocket
-    from pyhive import hive
-
-    class TimedSocket(tsocket.TSocket):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.setTimeout(ANALYST_TIMEOUT_SECONDS * 1000)
-
-    plain, tsocket.TSocket = tsocket.TSocket, TimedSocket
-    try:
-        return hive.connect(host="127.0.0.1", port=port)
-    finally:
-        tsocket.TSocket = plain
+    """The analyst's connection: its socket times out (seen once under load, before the pipe fix, a
+    CloseSession was never answered; no timeout in PyHive or thrift by default)."""
+    return thrift_connect("127.0.0.1", port, timeout_s=ANALYST_TIMEOUT_SECONDS)
 
 
 class Analyst:
