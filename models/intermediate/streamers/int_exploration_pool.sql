@@ -105,7 +105,7 @@ growth as (
     group by streamer_id
 ),
 
-rising as (
+rising_streamers as (
     select
         streamers.primary_category as category,
         growth.streamer_id,
@@ -115,6 +115,23 @@ rising as (
     where
         growth.recent_viewers >= {{ var('exploration_rising_min_viewers') }}
         and growth.recent_viewers > growth.previous_viewers
+),
+
+rising as (
+    -- the 5 x exploration_candidates_per_type fastest risers of each category, in the order the
+    -- users' lists use: joining every riser to every user of the category grows as users x
+    -- streamers (46M rows at 5M events); a user still gets their best unknown risers unless they
+    -- already know more than 4 x exploration_candidates_per_type of the category's top
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by category order by growth_ratio desc, streamer_id asc
+            ) as category_rank
+        from rising_streamers
+    ) as ranked_risers
+    where category_rank <= {{ 5 * var('exploration_candidates_per_type') | int }}
 ),
 
 rising_in_category as (
