@@ -54,8 +54,6 @@ HALF_LIFE_DAYS = 7
 FREQUENCY_WEIGHT = 0.5
 MAX_WATCH_MULTIPLE, WATCH_SLACK_SECONDS = 3.0, 60
 PLATFORM_START = "2020-01-01"
-# the default batch: watchhouse.landing's rule
-DENSE_DAY_SHARE, MAX_GAP_DAYS, COMPLETE_AFTER_HOUR = 0.05, 7, 23
 
 OUTPUTS = ("user_watch_norms", "vod_watch_norms", "co_viewed_pairs")
 
@@ -87,34 +85,13 @@ def read_table(spark, landing: Path, name: str):
     return spark.read.option("basePath", str(landing / name)).parquet(str(landing / name))
 
 
-def default_batch(events, day_col) -> dt.date:
-    """The last complete day of the main run of dense days (watchhouse.landing.inspect_landing)."""
-    from pyspark.sql import functions as F
+def default_batch(landing: Path) -> dt.date:
+    """The landing's default batch day, by the project's own rule (watchhouse.landing: the last
+    complete day of the main run of dense days), read with DuckDB before the job starts."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from watchhouse.landing import inspect_landing
 
-    rows = (
-        events.where(day_col.isNotNull())
-        .groupBy(day_col.alias("day"))
-        .agg(
-            F.count("*").alias("n"),
-            F.max(F.when(F.to_date("started_at") == day_col, F.hour("started_at"))).alias("last_hour"),
-        )
-        .orderBy("day")
-        .collect()
-    )
-    if not rows:
-        raise SystemExit("baseline: no watch events with a date")
-    days = [(r["day"], r["n"], -1 if r["last_hour"] is None else r["last_hour"]) for r in rows]
-    counts = sorted(n for _, n, _ in days)
-    floor = DENSE_DAY_SHARE * counts[len(counts) // 2]
-    runs: list[list[tuple]] = []
-    for row in (r for r in days if r[1] >= floor):
-        if runs and (row[0] - runs[-1][-1][0]).days < MAX_GAP_DAYS:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    main = max(runs, key=lambda run: sum(n for _, n, _ in run))
-    horizon, last_hour = main[-1][0], main[-1][2]
-    return horizon if last_hour >= COMPLETE_AFTER_HOUR else horizon - dt.timedelta(days=1)
+    return inspect_landing(landing).as_of
 
 
 def compute(spark, landing: Path, out: Path, as_of: str | None, explain: bool = False) -> dict:
@@ -126,7 +103,7 @@ def compute(spark, landing: Path, out: Path, as_of: str | None, explain: bool = 
     partitioned = "event_date" in raw.columns
     # the batch a row belongs to: its partition when partitioned, else the date of its timestamp
     day_col = F.col("event_date").cast("date") if partitioned else F.to_date("started_at")
-    batch = dt.date.fromisoformat(as_of) if as_of else default_batch(raw, day_col)
+    batch = dt.date.fromisoformat(as_of) if as_of else default_batch(landing)
     first = batch - dt.timedelta(days=WINDOW_DAYS - 1)
     d_lit, first_lit = F.lit(batch.isoformat()).cast("date"), F.lit(first.isoformat()).cast("date")
 
