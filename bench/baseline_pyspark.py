@@ -88,7 +88,6 @@ def read_table(spark, landing: Path, name: str):
 def default_batch(landing: Path) -> dt.date:
     """The landing's default batch day, by the project's own rule (watchhouse.landing: the last
     complete day of the main run of dense days), read with DuckDB before the job starts."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from watchhouse.landing import inspect_landing
 
     return inspect_landing(landing).as_of

@@ -21,11 +21,9 @@ import argparse
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 
 OPERATORS = {  # label -> pattern of a physical plan line (EXPLAIN FORMATTED's numbered operator list)
     "broadcast hash join": r"BroadcastHashJoin",
