@@ -46,7 +46,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	  || { grep -v 'is ignored: it is neither' $(VENV)/install.log | tail -20; echo "error: dependency install failed (full log: $(VENV)/install.log)"; exit 1; }
 	@rm -f $(VENV)/.installed-*; touch $@
 
+# the Thrift server's hive-llap-common jar, from the pyspark 3.5.7 sdist on PyPI (src/watchhouse/hivejars.py);
+# a no-op once the jar with the pinned hash is in the venv
 setup: $(STAMP)
+	@$(BIN)/python -m watchhouse.hivejars
 
 generate: setup
 	$(BIN)/watchhouse generate --out "$(WATCHHOUSE_LANDING)" --users $(DEMO_USERS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)

@@ -32,7 +32,7 @@ from pathlib import Path
 import jinja2
 import yaml
 
-from watchhouse import privacy
+from watchhouse import hivejars, privacy
 from watchhouse.errors import UserError
 
 BIND = "127.0.0.1"
@@ -163,6 +163,8 @@ def server_command(home: Path, project: Path, config: ServerConfig, env: dict) -
     master = f"spark://{BIND}:{config.master_port}" if config.standalone else f"local[{config.cores}]"
     cmd = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_CLASS, "--name", "watchhouse-server"]
     cmd += ["--master", master, "--driver-memory", config.memory]
+    # Hive's FunctionRegistry, which a session close may initialise, needs it (watchhouse.hivejars)
+    cmd += ["--driver-class-path", str(hivejars.required_jar())]
     for key, value in settings.items():
         cmd += ["--conf", f"{key}={value}"]
     return [*cmd, "spark-internal"]
