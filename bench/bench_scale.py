@@ -5,8 +5,9 @@ baseline job on it in a child process, then one daily-batch `watchhouse build` (
 --ml) into a fresh home, both for the same batch day (the landing's default batch). Each child
 is timed (wall clock, from start to exit, so JVM start-up counts on both sides) and its peak RSS
 is the largest sum of RSS over the child's process tree (python + dbt + JVM), sampled every
-0.2 s. Where the build's time went comes from `watchhouse profile --json` (dbt's
-run_results.json): seconds per layer.
+0.2 s, beside the largest sum of PSS (shared pages split between the processes that share them:
+what the tree really holds, and the figure to hold against a machine's memory). Where the build's
+time went comes from `watchhouse profile --json` (dbt's run_results.json): seconds per layer.
 
 A build may fail its data-quality gates on generated data (e.g. the abuse-share band); pass
 wider thresholds with --vars. A failed build is reported (exit code, failed checks, log) and
@@ -38,11 +39,13 @@ PAGE = resource.getpagesize()
 
 
 class TreeRss:
-    """Peak of the summed RSS of a process and all its descendants, sampled from /proc."""
+    """Peak of the summed RSS of a process and all its descendants, sampled from /proc, and the peak of
+    their summed PSS (proportional set size: a page shared by n processes counts 1/n in each), which is
+    what the tree really holds; summed RSS counts pages shared by forked PySpark workers once per process."""
 
     def __init__(self, pid: int, interval: float = 0.2):
         self.pid, self.interval = pid, interval
-        self.peak = self.peak_single = 0
+        self.peak = self.peak_single = self.peak_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -67,16 +70,19 @@ class TreeRss:
         return tree
 
     def _sample(self) -> None:
-        sizes = []
+        sizes, pss = [], 0
         for pid in self._tree():
             try:
                 with open(f"/proc/{pid}/statm") as f:
                     sizes.append(int(f.read().split()[1]) * PAGE)
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    pss += next((int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:")), 0)
             except OSError:
                 continue
         if sizes:
             self.peak = max(self.peak, sum(sizes))
             self.peak_single = max(self.peak_single, max(sizes))
+            self.peak_pss = max(self.peak_pss, pss)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -97,7 +103,13 @@ def measured(cmd: list[str], env: dict, log: Path, cwd: Path = REPO) -> dict:
         rc = proc.wait()
         wall = time.perf_counter() - start
         rss.stop()
-    return {"rc": rc, "seconds": wall, "peak_rss": rss.peak, "peak_rss_largest_process": rss.peak_single}
+    return {
+        "rc": rc,
+        "seconds": wall,
+        "peak_rss": rss.peak,
+        "peak_pss": rss.peak_pss,
+        "peak_rss_largest_process": rss.peak_single,
+    }
 
 
 def landing_events(landing: Path) -> int:
@@ -202,7 +214,7 @@ def gb(n: int) -> str:
 def report(rows: list[dict]) -> str:
     lines = [
         f"{'size':>11} {'events':>11} {'baseline s':>11} {'build s':>9} {'ratio':>7} "
-        f"{'baseline RSS':>13} {'build RSS':>10}  status"
+        f"{'baseline RSS':>13} {'build RSS':>10} {'build PSS':>10}  status"
     ]
     for r in rows:
         b, w = r["baseline"], r["build"]
@@ -213,7 +225,8 @@ def report(rows: list[dict]) -> str:
             status = f"build FAILED (exit {w['rc']})" if status == "ok" else f"{status}, build FAILED (exit {w['rc']})"
         lines.append(
             f"{r['size']:>11,} {r['events']:>11,} {b['seconds']:>11.1f} {w['seconds']:>9.1f} "
-            f"{w['seconds'] / b['seconds']:>6.2f}x {gb(b['peak_rss']):>13} {gb(w['peak_rss']):>10}  {status}"
+            f"{w['seconds'] / b['seconds']:>6.2f}x {gb(b['peak_rss']):>13} {gb(w['peak_rss']):>10} "
+            f"{gb(w.get('peak_pss', 0)):>10}  {status}"
         )
     if len(rows) > 1:
         first = rows[0]
