@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from watchhouse.buildvars import refuse_batch_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
 from watchhouse.runner import Paths, dbt, project_dir
@@ -79,9 +80,7 @@ def check_vars(dbt_vars: dict | None, batch_vars: dict, names: list[str], projec
     dbt_vars = dict(dbt_vars or {})
     if not all(isinstance(key, str) for key in dbt_vars):
         raise UserError(f"analysis vars must be a JSON object with string names, got {dbt_vars!r}")
-    forbidden = set(dbt_vars) & set(batch_vars)
-    if forbidden:
-        raise UserError(f"--vars may not set {', '.join(sorted(forbidden))}: the batch comes from the landing data")
+    refuse_batch_vars(dbt_vars, batch_vars)
     readers: dict[str, list[tuple[str, str]]] = {}
     for name in names:
         for var, default in takes(name, project).items():

@@ -62,13 +62,18 @@ def check_value(var: str, value: object, default: object) -> None:
         raise UserError(f"--vars {var}: this var is set by watchhouse itself, not on the command line")
 
 
+def refuse_batch_vars(given: dict, batch_vars: dict) -> None:
+    """The batch vars (as_of, the landing's dates) come from the landing data: --vars may not set them."""
+    forbidden = set(given) & set(batch_vars)
+    if forbidden:
+        raise UserError(f"--vars may not set {', '.join(sorted(forbidden))}: the batch comes from the landing data")
+
+
 def check_build_vars(extra: dict | None, project: Path, batch_vars: dict) -> dict:
     """`extra` checked against the project's vars; returns a copy. The batch vars come from the
     landing data and may not be set."""
     extra = dict(extra or {})
-    forbidden = set(extra) & set(batch_vars)
-    if forbidden:
-        raise UserError(f"--vars may not set {', '.join(sorted(forbidden))}: the batch comes from the landing data")
+    refuse_batch_vars(extra, batch_vars)
     known = project_vars(project)
     for var, value in extra.items():
         if var not in known:
