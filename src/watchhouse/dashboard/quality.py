@@ -169,29 +169,38 @@ def abuse_share(marts: Marts) -> pd.DataFrame:
     )
 
 
-def _abuse(marts: Marts) -> go.Figure | str:
-    rows = abuse_share(marts)
-    if rows.empty:
-        return "No view was flagged as abuse in any batch day."
-    rows["batch_date"] = day(rows.batch_date)
-    colours = colour_map(rows.abuse_kind)
+def _line_per_group(rows: pd.DataFrame, group: str, y: str, custom: list[str], hover: str) -> go.Figure:
+    """One line per value of `group` over the batch days; the hover names the group, then `hover`
+    (a plotly template over %{y} and %{customdata[i]} of the `custom` columns)."""
+    rows = rows.assign(batch_date=day(rows.batch_date))
+    colours = colour_map(rows[group])
     fig = go.Figure(
         [
             go.Scatter(
                 x=part.batch_date,
-                y=part.abuse_share * 100,
-                name=kind,
+                y=part[y],
+                name=name,
                 mode="lines+markers",
-                line_color=colours[kind],
-                customdata=part[["flagged_views", "accepted_views"]],
-                hovertemplate="%{x}<br>"
-                + kind
-                + ": %{y:.2f}% (%{customdata[0]:,} of %{customdata[1]:,} views)<extra></extra>",
+                line_color=colours[name],
+                customdata=part[custom],
+                hovertemplate="%{x}<br>" + str(name) + hover + "<extra></extra>",
             )
-            for kind, part in rows.groupby("abuse_kind")
+            for name, part in rows.groupby(group)
         ]
     )
     days_axis(fig)
+    return fig
+
+
+def _abuse(marts: Marts) -> go.Figure | str:
+    rows = abuse_share(marts)
+    if rows.empty:
+        return "No view was flagged as abuse in any batch day."
+    rows["abuse_percent"] = rows.abuse_share * 100
+    fig = _line_per_group(
+        rows, "abuse_kind", "abuse_percent", ["flagged_views", "accepted_views"],
+        ": %{y:.2f}% (%{customdata[0]:,} of %{customdata[1]:,} views)",
+    )  # fmt: skip
     return styled(
         fig, "Abuse share per batch day and kind", "batch day", "flagged views (% of the day's accepted views)"
     )
@@ -217,26 +226,11 @@ def _drift(marts: Marts) -> go.Figure | str:
     rows = row_count_drift(marts)
     if rows.empty:
         return "Row-count drift needs at least two batch days of landing data."
-    rows["batch_date"] = day(rows.batch_date)
-    colours = colour_map(rows.landing_table)
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=part.batch_date,
-                y=part.ratio,
-                name=table,
-                mode="lines+markers",
-                line_color=colours[table],
-                customdata=part[["raw_rows", "baseline"]],
-                hovertemplate="%{x}<br>"
-                + table
-                + ": %{customdata[0]:,} rows = %{y:.2f} x median %{customdata[1]:,.0f}<extra></extra>",
-            )
-            for table, part in rows.groupby("landing_table")
-        ]
-    )
+    fig = _line_per_group(
+        rows, "landing_table", "ratio", ["raw_rows", "baseline"],
+        ": %{customdata[0]:,} rows = %{y:.2f} x median %{customdata[1]:,.0f}",
+    )  # fmt: skip
     fig.add_hline(y=1, line_dash="dot", line_color="#555")
-    days_axis(fig)
     return styled(
         fig,
         f"Row-count drift: landing rows per batch day against the median of the previous {DRIFT_WINDOW} days",
