@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from watchhouse.ml import item2vec as item2vec_module
 from watchhouse.ml.item2vec import (
     Item2VecConfig,
     NegativeSampler,
@@ -22,6 +23,7 @@ from watchhouse.ml.item2vec import (
     skipgram_pairs,
     train_item2vec,
 )
+from watchhouse.ml.two_tower import rows_per_chunk
 from watchhouse.ml.word2vec_mllib import cluster_purity, mllib_embeddings, neighbour_agreement
 
 N_CLUSTERS, PER_CLUSTER = 4, 10
@@ -339,3 +341,41 @@ def test_mllib_word2vec_agrees_on_planted_clusters(spark, trained):
     # unrelated embeddings agree k / (n - 1) = 9/39 ≈ 0.23 in expectation
     assert neighbour_agreement(emb, vectors, 9) >= 0.8
     assert neighbour_agreement(emb, np.random.default_rng(11).normal(size=(N_ITEMS, 16)), 9) < 0.4
+
+
+def test_rows_per_chunk_caps_the_cells_of_a_score_chunk():
+    assert rows_per_chunk(2048, 1_000, max_chunk_cells=10_000) == 10  # 10 rows x 1,000 items
+    assert rows_per_chunk(4, 1_000, max_chunk_cells=10_000) == 4  # chunk is the lower bound here
+    assert rows_per_chunk(2048, 50_000, max_chunk_cells=10_000) == 1  # never fewer than one row
+    # the default: 2,048 users x 2.2M VODs (a 10M-event catalogue) was ~18 GB; capped at 2^25 cells it is 15 rows
+    assert rows_per_chunk(2048, 2_200_000) == (1 << 25) // 2_200_000 == 15
+    with pytest.raises(ValueError, match="both must be >= 1"):
+        rows_per_chunk(2048, 10, max_chunk_cells=0)
+
+
+@pytest.mark.parametrize("cells", [30, 61, 10_000])
+def test_capped_chunks_score_at_most_the_cap_and_give_the_same_lists(cells, monkeypatch):
+    rng = np.random.default_rng(11)
+    emb = rng.normal(size=(30, 4)).astype(np.float32)
+    users, items = rng.integers(0, 9, 50), rng.integers(0, 30, 50)
+    weight = rng.random(50).astype(np.float32)
+    reference = recommend_from_history(emb, users, items, weight, k=5, chunk=2048, max_chunk_cells=1 << 25)
+    seen = []
+    real = item2vec_module._topk_stable
+
+    def spy(scores, k):
+        seen.append(scores.numel())
+        return real(scores, k)
+
+    monkeypatch.setattr(item2vec_module, "_topk_stable", spy)
+    capped = recommend_from_history(emb, users, items, weight, k=5, chunk=2048, max_chunk_cells=cells)
+    assert max(seen) <= max(cells, 30) and len(seen) == math.ceil(np.unique(users).size / max(1, cells // 30))
+    for a, b in zip(reference[:3], capped[:3], strict=True):  # users, items, ranks
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(capped[3], reference[3], atol=1e-6)  # a matmul's rounding follows its shape
+    seen.clear()
+    idx, cos = neighbours(emb, np.arange(30), 3, max_chunk_cells=cells)
+    assert max(seen) <= max(cells, 30)
+    ref_idx, ref_cos = neighbours(emb, np.arange(30), 3)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(cos, ref_cos, atol=1e-6)

@@ -387,6 +387,17 @@ def candidate_positions(candidates, n_items: int) -> tuple[torch.Tensor, torch.T
     return cand, position
 
 
+MAX_CHUNK_CELLS = 1 << 25  # floats of one chunk's [rows, items] score matrix (128 MiB): what bounds a scoring pass
+
+
+def rows_per_chunk(chunk: int, n_cols: int, max_chunk_cells: int = MAX_CHUNK_CELLS) -> int:
+    """Rows of a [rows, n_cols] score chunk: at most `chunk`, and at most max_chunk_cells cells (at least one
+    row), so a scoring pass's memory follows the chunk, not the catalogue times the users."""
+    if chunk < 1 or max_chunk_cells < 1:
+        raise ValueError(f"chunk={chunk}, max_chunk_cells={max_chunk_cells}: both must be >= 1")
+    return max(1, min(chunk, max_chunk_cells // max(n_cols, 1)))
+
+
 def top_k(
     user_emb: torch.Tensor,
     item_emb: torch.Tensor,
@@ -395,7 +406,7 @@ def top_k(
     exclude_cols: np.ndarray | torch.Tensor | None = None,
     chunk: int = 4096,
     candidates: np.ndarray | torch.Tensor | None = None,
-    max_chunk_cells: int = 1 << 25,
+    max_chunk_cells: int = MAX_CHUNK_CELLS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximum inner product: (scores [U, k], indices [U, k] int64 item indices), best first, computed as one
     matrix product per chunk of users + torch.topk (a bounded top-k: memory is one chunk's [rows, items]
@@ -423,9 +434,7 @@ def top_k(
     n_items = item_emb.shape[0]
     if not 1 <= k <= n_items:
         raise ValueError(f"k={k}: k must be in [1, n_items={n_items}]")
-    if chunk < 1 or max_chunk_cells < 1:
-        raise ValueError(f"chunk={chunk}, max_chunk_cells={max_chunk_cells}: both must be >= 1")
-    chunk = max(1, min(chunk, max_chunk_cells // n_items))
+    chunk = rows_per_chunk(chunk, n_items, max_chunk_cells)
     order = torch.argsort(rows, stable=True)
     rows, cols = rows[order], cols[order]
     items_t = item_emb.float().T.contiguous()
