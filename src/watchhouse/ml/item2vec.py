@@ -311,8 +311,8 @@ def recommend_from_history(
     users with fewer than k eligible items get fewer rows; users whose vector is zero (no direction) get none.
     ``candidates`` (strictly increasing item indices): only those items are scored and recommended (the cost
     follows them, not the catalogue); None = every item. Memory: one chunk of users' scores, at most
-    ``max_chunk_cells`` floats (at 10M events a chunk of 2,048 users x every VOD was ~11 GB and the build was
-    OOM-killed)."""
+    ``max_chunk_cells`` floats (at 10M events one chunk of ~2,000 users x every VOD held ~18 GB and the build
+    was OOM-killed: bench/RESULTS.md)."""
     unit = torch.from_numpy(normalise(emb))
     n = unit.shape[0]
     user_idx, item_idx = np.asarray(user_idx), np.asarray(item_idx)
