@@ -320,3 +320,29 @@ def test_preference_rerank_invalid_arguments():
         preference_rerank(frame.assign(score=np.nan), k=3, preferred_bonus=1.0, max_per_streamer=2)
     with pytest.raises(ValueError, match="one row per"):
         preference_rerank(pd.concat([frame, frame.iloc[:1]]), k=3, preferred_bonus=1.0, max_per_streamer=2)
+
+
+@pytest.mark.parametrize("n", [3 * 4096 + 100, 40_000, 2 * 102_400 + 5])
+def test_serving_pass_scores_each_candidate_once_and_times_its_own_blocks(planted, trained, monkeypatch, n):
+    """A pass with room for 3 chunk-aligned blocks is timed on its own blocks: no candidate is scored
+    twice (before, a pass of fewer than 3 blocks of 102,400 rows was scored 3 more times for the latency),
+    and the scores equal one pass over all rows."""
+    from watchhouse.ml.jobs import ranker_job
+
+    model = trained[0]
+    dense, cats, *_ = planted
+    rows = np.arange(n) % len(dense)
+    dense_n, cats_n = dense[rows], cats[rows]
+    scored = []
+    real_score = ranker_job.ranker.score
+
+    def counting(m, d, c, batch):
+        scored.append(len(d))
+        return real_score(m, d, c, batch=batch)
+
+    monkeypatch.setattr(ranker_job.ranker, "score", counting)
+    scores, latency = ranker_job.serve(model, dense_n, cats_n)
+    block = ranker_job.latency_block(n)
+    assert block % ranker_job.SCORE_CHUNK == 0 and n // block >= 3
+    assert sum(scored) == n and latency > 0
+    np.testing.assert_allclose(scores, real_score(model, dense_n, cats_n, batch=ranker_job.SCORE_CHUNK), rtol=0, atol=0)

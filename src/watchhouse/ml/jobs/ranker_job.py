@@ -155,15 +155,24 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
     return out
 
 
+def latency_block(n: int) -> int:
+    """Rows per timed block of a serving pass of n candidates: LATENCY_BLOCK, or for a pass with fewer than 3
+    of those, a third of it rounded down to whole forward chunks (at least one), so the pass's own blocks give
+    the median and nothing is scored again (quantize.timed_blocks re-times the first block of a pass with
+    fewer than 3 full blocks: 3 extra scorings of every candidate of a small batch)."""
+    return max(SCORE_CHUNK, min(LATENCY_BLOCK, n // 3 // SCORE_CHUNK * SCORE_CHUNK))
+
+
 def serve(model, dense: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, float]:
     """Every candidate's score, and the latency of scoring LATENCY_ROWS candidates measured on this pass
-    (the median of its blocks of LATENCY_BLOCK rows, scaled to LATENCY_ROWS): no extra scoring."""
+    (the median of its blocks of latency_block rows, scaled to LATENCY_ROWS): no extra scoring."""
 
     def block(lo: int, hi: int) -> np.ndarray:
         return ranker.score(model, dense[lo:hi], cats[lo:hi], batch=SCORE_CHUNK)
 
-    parts, seconds = quantize.timed_blocks(block, len(dense), LATENCY_BLOCK)
-    timed_rows = min(LATENCY_BLOCK, len(dense))
+    rows = latency_block(len(dense))
+    parts, seconds = quantize.timed_blocks(block, len(dense), rows)
+    timed_rows = min(rows, len(dense))
     latency = seconds * LATENCY_ROWS / timed_rows if timed_rows else 0.0
     return (np.concatenate(parts) if parts else np.zeros(0)), latency
 
