@@ -303,3 +303,35 @@ def model_runs(home: Path | str, batch_date: dt.date) -> pd.DataFrame:
         if name and name not in latest:
             latest[name] = run
     return _frame([_record(latest[name], batch) for name in sorted(latest)])
+
+
+def latest_artifact(home: Path | str, model_name: str, before: dt.date, artifact: str) -> tuple[str, Path] | None:
+    """(run_id, local path) of `artifact` (a path under the run's artifacts, e.g. 'model/two_tower.pt') of
+    `model_name`'s latest finished run of the latest batch before `before` that has it; None if none."""
+    from urllib.parse import unquote, urlparse
+
+    limit = _as_date(before, "before")
+    home = _home(home)
+    if not (home / "mlflow" / "mlflow.db").is_file():
+        return None
+    with _quiet():
+        client = _client(home)
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            return None
+        query = f"tags.model_name = '{model_name}' and attributes.status = 'FINISHED'"
+        runs, token = [], None
+        while True:
+            page = client.search_runs([experiment.experiment_id], query, max_results=1000, page_token=token)
+            runs += list(page)
+            token = page.token
+            if not token:
+                break
+    earlier = [r for r in runs if (_optional_date(r.data.tags.get("batch_date")) or limit) < limit]
+    earlier.sort(key=lambda r: (r.data.tags["batch_date"], r.info.start_time or 0, r.info.end_time or 0), reverse=True)
+    for run in earlier:
+        uri = urlparse(run.info.artifact_uri)
+        path = Path(unquote(uri.path)) / artifact
+        if uri.scheme in ("", "file") and path.is_file():
+            return run.info.run_id, path
+    return None

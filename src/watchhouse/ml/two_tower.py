@@ -36,6 +36,7 @@ __all__ = [
     "in_batch_softmax_loss",
     "item_embeddings",
     "last_histories",
+    "new_model",
     "top_k",
     "train_two_tower",
     "user_embeddings",
@@ -246,6 +247,13 @@ def _check_inputs(
     return h, (c if n_context else None)
 
 
+def new_model(items: ItemFeatures, n_context: int, config: TwoTowerConfig) -> TwoTower:
+    """A freshly initialised model, seeded with ``config.seed`` (what training starts from)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return TwoTower(items, n_context, config.dim, config.hidden)
+
+
 def train_two_tower(
     histories: np.ndarray,
     context: np.ndarray | None,
@@ -254,12 +262,15 @@ def train_two_tower(
     items: ItemFeatures,
     config: TwoTowerConfig = TwoTowerConfig(),  # noqa: B008 (frozen dataclass)
     progress: Callable[[str], None] | None = None,
+    model: TwoTower | None = None,
 ) -> tuple[TwoTower, dict]:
     """Train on (history, context, target, weight) examples, CPU, Adam; stops after ``config.epochs`` or
     ``config.max_seconds`` (checked after every step), whichever first. More than ``config.max_examples``
     examples -> seeded uniform sample. Stats: loss_per_epoch (weighted mean per epoch, the last one partial if
     time stopped it), loss_first, loss_last, epochs_completed (full epochs), epochs_run (started, the last one
-    maybe partial), steps, examples, seconds, stopped_by ("epochs" | "time"), logq_correction."""
+    maybe partial), steps, examples, seconds, stopped_by ("epochs" | "time"), logq_correction. ``model``: start
+    from this one (e.g. a warm start, watchhouse.ml.warm) instead of :func:`new_model`; its context
+    normalisation is refitted on these examples."""
     n_context = 0 if context is None else int(np.shape(context)[1]) if np.ndim(context) == 2 else -1
     if n_context < 0:
         raise ValueError(f"context must be None or [N, C], got shape {np.shape(context)}")
@@ -281,9 +292,13 @@ def train_two_tower(
         h, t, w = h[keep_t], t[keep_t], w[keep_t]
         c = None if c is None else c[keep_t]
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = TwoTower(items, n_context, config.dim, config.hidden)
+    if model is None:
+        model = new_model(items, n_context, config)
+    elif model.n_items != items.n_items or model.n_context != n_context or model.dim != config.dim:
+        raise ValueError(
+            f"model has {model.n_items} items, {model.n_context} context columns, dim {model.dim}; the data and "
+            f"config have {items.n_items}, {n_context}, {config.dim}: build it with new_model(items, n_context, config)"
+        )
     if c is not None:
         model.context_mean.copy_(c.mean(0))
         std = c.std(0, unbiased=False)

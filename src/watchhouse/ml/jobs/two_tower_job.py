@@ -4,15 +4,25 @@ copy (watchhouse.ml.quantize): two models, two registry runs, two lists."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from pyspark.sql import DataFrame
 
-from watchhouse.ml import quantize, two_tower, validation
+from watchhouse.ml import quantize, two_tower, validation, warm
 from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, progress, register, seen_pairs, skipped, to_lists
 
 MODEL_NAME = "two_tower"
 INT8_NAME = "two_tower_int8"
+# the entity behind each row of the embedding tables (warm start maps rows by these ids)
+TABLES = {
+    "history_emb.weight": "vod",
+    "item_id_emb.weight": "vod",
+    "streamer_emb.weight": "streamer",
+    "category_emb.weight": "category",
+    "vod_type_emb.weight": "vod_type",
+}
 
 
 def item_features(batch: Batch) -> two_tower.ItemFeatures:
@@ -39,6 +49,23 @@ def config(batch: Batch) -> two_tower.TwoTowerConfig:
         max_seconds=p.max_seconds,
         seed=p.seed,
     )
+
+
+def starting_model(batch: Batch, items: two_tower.ItemFeatures, cfg) -> tuple[two_tower.TwoTower | None, dict]:
+    """With ml_warm_start: a fresh model (seeded) with the weights of the latest earlier batch's run copied in by
+    entity id, and the tags that say so; else (None, {}): training starts from scratch."""
+    if not batch.params.warm_start:
+        return None, {}
+    found = warm.previous(batch.home, MODEL_NAME, batch.as_of)
+    if found is None:
+        progress(MODEL_NAME)("warm start: no earlier run with an id-mapped artifact, training from scratch")
+        return None, {"warm_start_from": "none"}
+    run_id, saved = found
+    model = two_tower.new_model(items, context(np.full((1, cfg.history_len), -1)).shape[1], cfg)
+    counts = warm.transfer(model, saved, batch.vocab.ids)
+    matched, rows = counts["rows"]["item_id_emb.weight"]
+    progress(MODEL_NAME)(f"warm start from run {run_id}: {matched} of {rows} VOD rows carried over")
+    return model, {"warm_start_from": run_id, "warm_start_vod_rows": f"{matched}/{rows}"}
 
 
 LATENCY_USERS = 2000  # scoring latency: the time to score this many users against the whole catalogue
@@ -76,9 +103,12 @@ def train_and_list(batch: Batch) -> DataFrame:
     )
     if len(targets) == 0 or float(weights.sum()) <= 0:
         return skipped(batch, MODEL_NAME, "no training example with a positive view value in the window")
+    start, warm_tags = starting_model(batch, item_features(batch), cfg)
+    if start is not None:
+        cfg = dataclasses.replace(cfg, epochs=p.warm_start_epochs)
     with Timer() as timer:
         model, stats = two_tower.train_two_tower(
-            hist, context(hist), targets, weights, item_features(batch), cfg, progress=progress(MODEL_NAME)
+            hist, context(hist), targets, weights, item_features(batch), cfg, progress=progress(MODEL_NAME), model=start
         )
     model.eval()
     int8 = quantize.dynamic_int8(model)
@@ -124,8 +154,8 @@ def train_and_list(batch: Batch) -> DataFrame:
                 "loss_last": float(stats["loss_last"]),
                 "training_examples": float(len(targets)),
             },
-            artifact=m.state_dict(),
-            tags={"stopped_by": stats["stopped_by"], "base_model": MODEL_NAME},
+            artifact=warm.artifact(m, TABLES, batch.vocab.ids) if m is model else m.state_dict(),
+            tags={"stopped_by": stats["stopped_by"], "base_model": MODEL_NAME, **warm_tags},
         )
         u, i, r, s = flatten_top_k(active, scores, idx)
         frames.append(to_lists(batch, name, u, i, r, s))
