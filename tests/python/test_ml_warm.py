@@ -103,3 +103,22 @@ def test_previous_is_the_latest_run_of_the_latest_earlier_batch(tmp_path):
     assert warm.previous(home, "two_tower", dt.date(2026, 11, 18)) is None  # 11-17's artifact has no ids
     assert warm.previous(home, "ranker", dt.date(2026, 11, 20)) is None  # no artifact
     assert warm.previous(tmp_path / "empty", "two_tower", dt.date(2026, 11, 20)) is None
+
+
+def test_a_warm_started_ranker_begins_where_the_earlier_one_ended_with_todays_normalisation():
+    from test_ml_ranker import CARDS, SMALL, _planted
+    from watchhouse.ml import ranker
+
+    dense, cats, y_watch, y_value, _ = _planted()
+    ids = {"vod_type": np.array([f"t{i}" for i in range(CARDS[0])])}
+    tables = {"embeddings.0.weight": "vod_type"}
+    trained, _ = ranker.train_ranker(dense, cats, y_watch, y_value, CARDS, SMALL)
+    start = ranker.new_model(dense.shape[1], CARDS, SMALL)
+    warm.transfer(start, warm.artifact(trained, tables, ids), ids)
+    shifted = dense + 3.0  # today's features moved: the normalisation is refitted, not carried over
+    start.fit_normalization(torch.as_tensor(shifted))
+    assert torch.allclose(start.dense_mean, trained.dense_mean + 3.0, atol=1e-5)
+    one = dataclasses.replace(SMALL, epochs=1)
+    _, cold = ranker.train_ranker(shifted, cats, y_watch, y_value, CARDS, one)
+    _, warmed = ranker.train_ranker(shifted, cats, y_watch, y_value, CARDS, one, model=start)
+    assert warmed["epoch_losses"][0] < cold["epoch_losses"][0] - 0.05

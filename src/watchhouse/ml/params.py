@@ -19,8 +19,8 @@ class MLParams:
     dbt_threads: int = 1  # the build's dbt threads (target.threads): Python models that may run side by side
     seed: int = 7
     max_seconds: float = 120.0  # wall-clock cap per training run (epochs cap first)
-    warm_start: bool = False  # two-tower starts from its latest run of an earlier batch (watchhouse.ml.warm)
-    warm_start_epochs: int = 1  # ... and trains this many epochs instead of two_tower_epochs
+    warm_start: bool = False  # two-tower + fp32 ranker start from their latest earlier-batch run (watchhouse.ml.warm)
+    warm_start_epochs: int = 1  # ... and train this many epochs instead of two_tower_epochs / ranker_epochs
     list_size: int = 50
     validation_users: int = 2000  # leave-last-out users held out of training for the registry's NDCG@10
     min_item_views: int = 2  # item2vec / ALS recommend items with at least this many views in the window

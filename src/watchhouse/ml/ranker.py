@@ -175,6 +175,13 @@ def _as_inputs(
     return d, c
 
 
+def new_model(n_dense: int, cardinalities: Sequence[int], config: RankerConfig) -> MultiTaskRanker:
+    """A freshly initialised ranker, seeded with ``config.seed`` (what training starts from; normalisation unfitted)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return MultiTaskRanker(n_dense, cardinalities, config)
+
+
 def train_ranker(
     dense: np.ndarray,
     cats: np.ndarray,
@@ -210,9 +217,7 @@ def train_ranker(
     if not (torch.isfinite(yv).all() and ((yv >= 0) & (yv <= 1)).all()):
         raise ValueError("y_value must be finite and in [0, 1]")
     if model is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            model = MultiTaskRanker(n_dense, cards, config)
+        model = new_model(n_dense, cards, config)
         model.fit_normalization(d)
     elif not isinstance(model, MultiTaskRanker) or (model.n_dense, model.cardinalities) != (n_dense, tuple(cards)):
         raise ValueError(f"model must be a MultiTaskRanker for {n_dense} dense columns and cardinalities {cards}")

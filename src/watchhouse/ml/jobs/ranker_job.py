@@ -15,7 +15,7 @@ import torch
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from watchhouse.ml import quantize, ranker, ranker_data
+from watchhouse.ml import quantize, ranker, ranker_data, warm
 from watchhouse.ml.data import collect_arrays
 from watchhouse.ml.jobs.common import DAY_SECONDS, Batch, Timer, day_start, progress, register, skipped, to_lists
 
@@ -26,6 +26,7 @@ SCORE_CHUNK = 4096  # ranker.score's rows per forward pass
 # blocks aligned to them leave every score as one pass over all candidates gives it)
 LATENCY_BLOCK = -(-LATENCY_ROWS // SCORE_CHUNK) * SCORE_CHUNK
 MIN_LABEL_USERS = 10  # fewer label-day users than this: too little to learn from (and hold 10% out)
+TABLES = {"embeddings.0.weight": "vod_type"}  # the entity behind each row (warm start maps rows by these ids)
 
 
 def candidates(batch: Batch, lists: DataFrame, id_map: DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -96,9 +97,10 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
             dense[fit], cats[fit], y_watch[fit], y_value[fit], cardinalities, config(batch, epochs), say, model=model
         )
 
+    start, warm_tags = starting_model(batch, dense[fit], cardinalities)
     variants = {}
     with Timer() as t:
-        fp32, stats = train()
+        fp32, stats = train(start, p.warm_start_epochs if start is not None else None)
     fp32.eval()
     variants[MODEL_NAME] = (fp32, quantize.serialized_size(fp32), t.seconds, stats, "none")
     with Timer() as t:
@@ -145,8 +147,8 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
                 "training_pairs": float(fit.sum()),
                 "serving_candidates": float(len(serve_users)),
             },
-            artifact=model.state_dict(),
-            tags={"stopped_by": st["stopped_by"], "base_model": MODEL_NAME},
+            artifact=warm.artifact(model, TABLES, batch.vocab.ids) if model is fp32 else model.state_dict(),
+            tags={"stopped_by": st["stopped_by"], "base_model": MODEL_NAME, **(warm_tags if model is fp32 else {})},
         )
         frames.append(_reranked(batch, name, serve_users, serve_items, scores, preference))
     out = frames[0]
@@ -161,6 +163,23 @@ def latency_block(n: int) -> int:
     the median and nothing is scored again (quantize.timed_blocks re-times the first block of a pass with
     fewer than 3 full blocks: 3 extra scorings of every candidate of a small batch)."""
     return max(SCORE_CHUNK, min(LATENCY_BLOCK, n // 3 // SCORE_CHUNK * SCORE_CHUNK))
+
+
+def starting_model(batch: Batch, dense: np.ndarray, cardinalities) -> tuple[ranker.MultiTaskRanker | None, dict]:
+    """With ml_warm_start: a fresh ranker (seeded) with the latest earlier batch's fp32 weights copied in (vod type
+    rows by id) and its feature normalisation refitted on today's training pairs; else (None, {})."""
+    if not batch.params.warm_start:
+        return None, {}
+    found = warm.previous(batch.home, MODEL_NAME, batch.as_of)
+    if found is None:
+        progress(MODEL_NAME)("warm start: no earlier run with an id-mapped artifact, training from scratch")
+        return None, {"warm_start_from": "none"}
+    run_id, saved = found
+    model = ranker.new_model(dense.shape[1], cardinalities, config(batch))
+    counts = warm.transfer(model, saved, batch.vocab.ids)
+    model.fit_normalization(torch.as_tensor(np.asarray(dense, dtype=np.float32)))
+    progress(MODEL_NAME)(f"warm start from run {run_id}: {counts['copied']} tensors carried over")
+    return model, {"warm_start_from": run_id}
 
 
 def serve(model, dense: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, float]:
