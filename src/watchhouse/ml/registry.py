@@ -277,6 +277,18 @@ def _record(run, batch: dt.date) -> dict:
     }
 
 
+def _finished_runs(client, experiment_id: str, where: str) -> list:
+    """Every finished run of the experiment matching `where` (an MLflow filter), all pages."""
+    query = f"{where} and attributes.status = 'FINISHED'"
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
+        runs += list(page)
+        token = page.token
+        if not token:
+            return runs
+
+
 def model_runs(home: Path | str, batch_date: dt.date) -> pd.DataFrame:
     """One row per model_name logged for `batch_date`: its latest finished run
     (MODEL_RUNS_COLUMNS). Empty, with those columns, when nothing was logged."""
@@ -289,14 +301,7 @@ def model_runs(home: Path | str, batch_date: dt.date) -> pd.DataFrame:
         experiment = client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
             return _frame([])
-        query = f"tags.batch_date = '{batch.isoformat()}' and attributes.status = 'FINISHED'"
-        runs, token = [], None
-        while True:
-            page = client.search_runs([experiment.experiment_id], query, max_results=1000, page_token=token)
-            runs += list(page)
-            token = page.token
-            if not token:
-                break
+        runs = _finished_runs(client, experiment.experiment_id, f"tags.batch_date = '{batch.isoformat()}'")
     latest = {}
     for run in sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True):
         name = run.data.tags.get("model_name")
@@ -319,14 +324,7 @@ def latest_artifact(home: Path | str, model_name: str, before: dt.date, artifact
         experiment = client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
             return None
-        query = f"tags.model_name = '{model_name}' and attributes.status = 'FINISHED'"
-        runs, token = [], None
-        while True:
-            page = client.search_runs([experiment.experiment_id], query, max_results=1000, page_token=token)
-            runs += list(page)
-            token = page.token
-            if not token:
-                break
+        runs = _finished_runs(client, experiment.experiment_id, f"tags.model_name = '{model_name}'")
     earlier = [r for r in runs if (_optional_date(r.data.tags.get("batch_date")) or limit) < limit]
     earlier.sort(key=lambda r: (r.data.tags["batch_date"], r.info.start_time or 0, r.info.end_time or 0), reverse=True)
     for run in earlier:

@@ -289,6 +289,22 @@ def register(
         )
 
 
+def warm_artifact(batch: Batch, model_name: str) -> tuple[dict | None, dict]:
+    """With ml_warm_start: (the artifact of the run to start from, the tags naming that run), said in the log;
+    (None, {"warm_start_from": "none"}) when no earlier batch's run carries ids; (None, {}) when off."""
+    from watchhouse.ml import warm
+
+    if not batch.params.warm_start:
+        return None, {}
+    found = warm.previous(batch.home, model_name, batch.as_of)
+    if found is None:
+        progress(model_name)("warm start: no earlier run with an id-mapped artifact, training from scratch")
+        return None, {"warm_start_from": "none"}
+    run_id, saved = found
+    progress(model_name)(f"warm start from run {run_id}")
+    return saved, {"warm_start_from": run_id}
+
+
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()

@@ -17,7 +17,17 @@ from pyspark.sql import functions as F
 
 from watchhouse.ml import quantize, ranker, ranker_data, warm
 from watchhouse.ml.data import collect_arrays
-from watchhouse.ml.jobs.common import DAY_SECONDS, Batch, Timer, day_start, progress, register, skipped, to_lists
+from watchhouse.ml.jobs.common import (
+    DAY_SECONDS,
+    Batch,
+    Timer,
+    day_start,
+    progress,
+    register,
+    skipped,
+    to_lists,
+    warm_artifact,
+)
 
 MODEL_NAME = "ranker"
 LATENCY_ROWS = 100_000  # scoring latency: the time to score this many candidates
@@ -168,18 +178,13 @@ def latency_block(n: int) -> int:
 def starting_model(batch: Batch, dense: np.ndarray, cardinalities) -> tuple[ranker.MultiTaskRanker | None, dict]:
     """With ml_warm_start: a fresh ranker (seeded) with the latest earlier batch's fp32 weights copied in (vod type
     rows by id) and its feature normalisation refitted on today's training pairs; else (None, {})."""
-    if not batch.params.warm_start:
-        return None, {}
-    found = warm.previous(batch.home, MODEL_NAME, batch.as_of)
-    if found is None:
-        progress(MODEL_NAME)("warm start: no earlier run with an id-mapped artifact, training from scratch")
-        return None, {"warm_start_from": "none"}
-    run_id, saved = found
+    saved, tags = warm_artifact(batch, MODEL_NAME)
+    if saved is None:
+        return None, tags
     model = ranker.new_model(dense.shape[1], cardinalities, config(batch))
-    counts = warm.transfer(model, saved, batch.vocab.ids)
+    warm.transfer(model, saved, batch.vocab.ids)
     model.fit_normalization(torch.as_tensor(np.asarray(dense, dtype=np.float32)))
-    progress(MODEL_NAME)(f"warm start from run {run_id}: {counts['copied']} tensors carried over")
-    return model, {"warm_start_from": run_id}
+    return model, tags
 
 
 def serve(model, dense: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, float]:

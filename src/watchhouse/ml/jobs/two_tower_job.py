@@ -11,7 +11,17 @@ import torch
 from pyspark.sql import DataFrame
 
 from watchhouse.ml import quantize, two_tower, validation, warm
-from watchhouse.ml.jobs.common import Batch, Timer, flatten_top_k, progress, register, seen_pairs, skipped, to_lists
+from watchhouse.ml.jobs.common import (
+    Batch,
+    Timer,
+    flatten_top_k,
+    progress,
+    register,
+    seen_pairs,
+    skipped,
+    to_lists,
+    warm_artifact,
+)
 
 MODEL_NAME = "two_tower"
 INT8_NAME = "two_tower_int8"
@@ -54,18 +64,13 @@ def config(batch: Batch) -> two_tower.TwoTowerConfig:
 def starting_model(batch: Batch, items: two_tower.ItemFeatures, cfg) -> tuple[two_tower.TwoTower | None, dict]:
     """With ml_warm_start: a fresh model (seeded) with the weights of the latest earlier batch's run copied in by
     entity id, and the tags that say so; else (None, {}): training starts from scratch."""
-    if not batch.params.warm_start:
-        return None, {}
-    found = warm.previous(batch.home, MODEL_NAME, batch.as_of)
-    if found is None:
-        progress(MODEL_NAME)("warm start: no earlier run with an id-mapped artifact, training from scratch")
-        return None, {"warm_start_from": "none"}
-    run_id, saved = found
+    saved, tags = warm_artifact(batch, MODEL_NAME)
+    if saved is None:
+        return None, tags
     model = two_tower.new_model(items, context(np.full((1, cfg.history_len), -1)).shape[1], cfg)
-    counts = warm.transfer(model, saved, batch.vocab.ids)
-    matched, rows = counts["rows"]["item_id_emb.weight"]
-    progress(MODEL_NAME)(f"warm start from run {run_id}: {matched} of {rows} VOD rows carried over")
-    return model, {"warm_start_from": run_id, "warm_start_vod_rows": f"{matched}/{rows}"}
+    matched, rows = warm.transfer(model, saved, batch.vocab.ids)["rows"]["item_id_emb.weight"]
+    progress(MODEL_NAME)(f"warm start: {matched} of {rows} VOD rows carried over")
+    return model, {**tags, "warm_start_vod_rows": f"{matched}/{rows}"}
 
 
 LATENCY_USERS = 2000  # scoring latency: the time to score this many users against the whole catalogue
