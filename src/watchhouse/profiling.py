@@ -182,6 +182,25 @@ def load(target: Path) -> Profile:
     return Profile(float(results.get("elapsed_time") or 0.0), nodes)
 
 
+FAILED_STATUSES = ("error", "fail", "runtime error")
+MESSAGE_CHARS = 400  # a Spark error message runs to pages; dbt.log keeps all of it
+
+
+def failed_nodes(target: Path) -> list[str]:
+    """One line per node of the last dbt run in `target` that failed or errored: its unique id, status and
+    dbt's message on one line, cut at MESSAGE_CHARS (a failing test's message is its failing-row count).
+    Empty when the run wrote no run_results.json (it failed before running a node)."""
+    results_file = target / "run_results.json"
+    if not results_file.is_file():
+        return []
+    lines = []
+    for r in json.loads(results_file.read_text()).get("results", []):
+        if r.get("status") in FAILED_STATUSES:
+            message = " ".join(part.strip() for part in (r.get("message") or "").splitlines() if part.strip())
+            lines.append(f"{r['unique_id']} ({r['status']}): {message[:MESSAGE_CHARS] or 'no message'}")
+    return lines
+
+
 def render(profile: Profile, top: int = 20) -> str:
     """The profile as plain text tables."""
     total = profile.node_seconds or 1.0

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchhouse import arrivals, cluster, privacy, publish, server
+from watchhouse import arrivals, cluster, privacy, profiling, publish, server
 from watchhouse.buildvars import check_build_vars, project_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
@@ -166,6 +166,8 @@ def build(
         print(
             f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
         )
+        for line in profiling.failed_nodes(paths.home / "dbt" / "target"):
+            print(f"watchhouse: failed: {line}", file=sys.stderr)
         for line in failing_quality_checks(paths, failed_batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
         shown = publish.published_info(paths.home)

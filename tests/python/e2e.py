@@ -36,7 +36,6 @@ LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 # Every e2e run pseudonymises ids with this key (a home refuses a run with another key); key=None runs
 # without one, i.e. with the public demo key (test_e2e_build's hand-written landing, which is warned about).
 E2E_KEY = "e2e-test-key"
-E2E_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"
 
 
 def pseudonym(value: str | None) -> str | None:
@@ -85,9 +84,8 @@ def watchhouse_env(landing: Path, home: Path, as_of: str | None = None, key: str
         env["WATCHHOUSE_PSEUDONYM_KEY"] = key
     env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
     env.setdefault("WATCHHOUSE_DBT_THREADS", "2")  # independent models side by side: ~20% faster builds here
-    # C1 only and the parallel collector: a tiny build's JVM spends less CPU compiling code it runs a few times
-    # (0.91x the wall, bench/RESULTS.md); the tables do not depend on the JIT
-    env.setdefault("WATCHHOUSE_JAVA_OPTIONS", E2E_JAVA_OPTIONS)
+    # no C1-only JIT here: -XX:TieredStopAtLevel=1 shrinks the code cache to 48 MB, which the ML batches chain
+    # filled in CI ("CodeCache is full. Compiler has been disabled"): the rest of that run was interpreted
     return env
 
 

@@ -83,3 +83,22 @@ def test_render_and_json_name_the_figures(target, capsys):
 def test_no_run_results_says_what_to_do(tmp_path):
     with pytest.raises(UserError, match="run a build first"):
         profiling.load(tmp_path)
+
+
+def test_failed_nodes_name_each_failed_node_and_its_message(tmp_path):
+    """A failed build names its failed nodes (dbt's statuses 'error', 'fail', 'runtime error'), never
+    the passing ones or a warning; no run_results.json (dbt failed before any node) gives nothing."""
+    assert profiling.failed_nodes(tmp_path) == []
+    results = [
+        {"unique_id": "model.wh.ok", "status": "success", "message": "OK"},
+        {"unique_id": "test.wh.unique_x.1", "status": "fail", "message": "Got 3 results, configured to fail if != 0"},
+        {"unique_id": "test.wh.warned.2", "status": "warn", "message": "Got 1 result"},
+        {"unique_id": "model.wh.broken", "status": "error", "message": "  Runtime Error\n  [TABLE_NOT_FOUND] x"},
+        {"unique_id": "unit_test.wh.m.t", "status": "runtime error", "message": None},
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    assert profiling.failed_nodes(tmp_path) == [
+        "test.wh.unique_x.1 (fail): Got 3 results, configured to fail if != 0",
+        "model.wh.broken (error): Runtime Error [TABLE_NOT_FOUND] x",
+        "unit_test.wh.m.t (runtime error): no message",
+    ]
