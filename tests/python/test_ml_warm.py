@@ -50,6 +50,21 @@ def test_rows_follow_their_ids_new_ids_keep_the_fresh_init_and_other_weights_are
     assert counts["rows"]["item_id_emb.weight"] == (3, 5)
 
 
+def test_a_new_embedding_width_keeps_the_fresh_init_and_is_counted_as_kept():
+    """dim 8 -> 12: no entity row can be copied; the table keeps today's init and counts as kept, not copied."""
+    ids = {"vod": np.array(["v1", "v2", "v3", "v4"], dtype=object), "streamer": np.array(["s1", "s2", "s3"])}
+    saved = warm.artifact(new_model(_items(4), 0, dataclasses.replace(CONFIG, seed=1)), TABLES, ids)
+    fresh = new_model(_items(4), 0, dataclasses.replace(CONFIG, dim=12))
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    counts = warm.transfer(fresh, saved, ids)
+    for key in TABLES:
+        assert torch.equal(fresh.state_dict()[key], before[key])
+        assert key not in counts["rows"]
+    unchanged = sum(1 for k, v in saved["state_dict"].items() if k in before and v.shape == before[k].shape)
+    assert counts["copied"] == unchanged
+    assert counts["copied"] + counts["kept"] == len(before)
+
+
 def test_artifact_and_transfer_refuse_what_they_cannot_map():
     model = new_model(_items(4), 0, CONFIG)
     with pytest.raises(ValueError, match="has 4 rows but the id map has only 2 vod ids"):

@@ -57,8 +57,11 @@ def transfer(model: nn.Module, saved: Mapping, vocab_ids: Mapping[str, np.ndarra
                 continue
             old = old_state[key]
             if key in tables:
+                if old.shape[1:] != tensor.shape[1:]:  # a new embedding width: nothing to copy row by row
+                    out["kept"] += 1
+                    continue
                 new_rows, old_rows = matching_rows(vocab_ids[tables[key]][: tensor.shape[0]], old_ids[key])
-                if old.shape[1:] == tensor.shape[1:] and len(new_rows):
+                if len(new_rows):
                     tensor[torch.from_numpy(new_rows)] = old[torch.from_numpy(old_rows)].to(tensor.dtype)
                 out["rows"][key] = (len(new_rows), int(tensor.shape[0]))
                 out["copied"] += 1

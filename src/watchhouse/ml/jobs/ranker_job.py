@@ -158,7 +158,7 @@ def train_and_list(batch: Batch, lists: DataFrame, id_map: DataFrame) -> DataFra
                 "serving_candidates": float(len(serve_users)),
             },
             artifact=warm.artifact(model, TABLES, batch.vocab.ids) if model is fp32 else model.state_dict(),
-            tags={"stopped_by": st["stopped_by"], "base_model": MODEL_NAME, **(warm_tags if model is fp32 else {})},
+            tags={"stopped_by": st["stopped_by"], "base_model": MODEL_NAME, **warm_tags},
         )
         frames.append(_reranked(batch, name, serve_users, serve_items, scores, preference))
     out = frames[0]

@@ -42,8 +42,11 @@ def item_features(batch: Batch) -> two_tower.ItemFeatures:
     )
 
 
+CONTEXT_WIDTH = 1  # columns of context(): the history's fill
+
+
 def context(histories: np.ndarray) -> np.ndarray:
-    """Dense user context: how full the history window is (new vs established viewers)."""
+    """Dense user context (CONTEXT_WIDTH columns): how full the history window is (new vs established viewers)."""
     return ((histories >= 0).sum(axis=1, keepdims=True) / histories.shape[1]).astype(np.float32)
 
 
@@ -67,8 +70,9 @@ def starting_model(batch: Batch, items: two_tower.ItemFeatures, cfg) -> tuple[tw
     saved, tags = warm_artifact(batch, MODEL_NAME)
     if saved is None:
         return None, tags
-    model = two_tower.new_model(items, context(np.full((1, cfg.history_len), -1)).shape[1], cfg)
-    matched, rows = warm.transfer(model, saved, batch.vocab.ids)["rows"]["item_id_emb.weight"]
+    model = two_tower.new_model(items, CONTEXT_WIDTH, cfg)
+    # a VOD table of another width (two_tower_dim changed) copies no row
+    matched, rows = warm.transfer(model, saved, batch.vocab.ids)["rows"].get("item_id_emb.weight", (0, items.n_items))
     progress(MODEL_NAME)(f"warm start: {matched} of {rows} VOD rows carried over")
     return model, {**tags, "warm_start_vod_rows": f"{matched}/{rows}"}
 
