@@ -67,13 +67,16 @@ def test_reference_metrics_equal_the_hand_computed_means():
     assert m2["all"] == pytest.approx({"n": 1, "h1": 0, "h10": 1, "ndcg10": (g(2) + g(3) + g(4)) / 3})
 
 
-def _spark_live(spark, ranks: dict, interactions: list, live_at: dict) -> dict:
-    """live_metrics on DataFrames of the reference's inputs: (model, segment) -> row."""
+def _spark_live(spark, ranks: dict, interactions: list, live_at: dict, partitions: int | None = None) -> dict:
+    """live_metrics on DataFrames of the reference's inputs (the interactions spread over `partitions`
+    partitions, when given): (model, segment) -> row."""
     lists = spark.createDataFrame(
         [(m, u, s, r) for m, users in ranks.items() for u, by in users.items() for s, r in by.items()],
         "model_name string, user_id string, streamer_id string, rank int",
     )
     inter = spark.createDataFrame(interactions, "user_id string, streamer_id string, step long, is_repeat boolean")
+    if partitions:
+        inter = inter.repartition(partitions)
     live = spark.createDataFrame(
         [(s, step) for step, streamers in live_at.items() for s in streamers], "streamer_id string, step long"
     )
@@ -174,3 +177,23 @@ def test_spark_live_metrics_equal_the_reference_on_random_cases_with_mid_step_jo
             ), (model, segment)
             compared += 1
     assert compared == 9
+
+
+def test_a_repeated_interaction_row_counts_once_and_partitioning_changes_nothing(spark):
+    """u1 joins B at step 1 (written twice); A and B are live and the list ranks A 1, B 2: position 2,
+    so H@1 0, H@10 1, NDCG@10 1/log2(3) (by hand), counted once by both implementations, however the
+    interactions are partitioned (the Spark version identifies an interaction by its columns)."""
+    ranks = {"m": {"u1": {"A": 1, "B": 2}, "u2": {"B": 1}}}
+    live_at = {1: {"A", "B"}, 2: {"B"}}
+    once = [("u1", "B", 1, False), ("u2", "B", 2, True)]
+    twice = once + once
+    want = {"n": 1, "h1": 0.0, "h10": 1.0, "ndcg10": 1 / math.log2(3)}
+    assert reference_metrics(twice, ranks["m"], live_at) == reference_metrics(once, ranks["m"], live_at)
+    assert reference_metrics(twice, ranks["m"], live_at)["new"] == pytest.approx(want)
+    for frame in (twice, twice * 4):
+        got = _spark_live(spark, ranks, frame, live_at, partitions=7)
+        assert got[("m", "all")]["interactions"] == 2
+        row = got[("m", "new")]
+        assert (row["interactions"], row["h1"], row["h10"], row["ndcg10"]) == pytest.approx(
+            (want["n"], want["h1"], want["h10"], want["ndcg10"])
+        )

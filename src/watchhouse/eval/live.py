@@ -48,14 +48,15 @@ def reference_metrics(
     ranks: Mapping[str, Mapping[str, int]],
     live_at: Mapping[int, set[str]],
 ) -> dict[str, dict[str, float]]:
-    """interactions: (user, streamer, step, is_repeat); ranks[user][streamer] = best list rank
+    """interactions: (user, streamer, step, is_repeat), a repeated one counted once; ranks[user][streamer] = best
+    list rank
     (users the model made a list for); live_at[step] = streamers live at the step. Returns
     segment -> mean metrics (+ n), over the interactions of users in `ranks` (the population
     `live_metrics` scores: a model is not scored on users it made no list for). An interaction's
     candidates are the streamers live at its step plus its own streamer, never another
     interaction's streamer."""
     rows = {segment: [] for segment in SEGMENTS}
-    for user, streamer, step, is_repeat in interactions:
+    for user, streamer, step, is_repeat in dict.fromkeys(interactions):  # a repeated row counts once
         if user not in ranks:
             continue
         live = live_at.get(step, set()) | {streamer}
@@ -83,7 +84,8 @@ def live_metrics(
     """Spark version of reference_metrics for every model at once.
 
     lists: model_name, user_id, streamer_id, rank (best rank per user x streamer);
-    interactions: user_id, streamer_id, step, is_repeat (one row per interaction);
+    interactions: user_id, streamer_id, step, is_repeat (one row per interaction; a repeated row
+    counts once, as in reference_metrics);
     live_steps: streamer_id, step. Returns model_name, segment, interactions, h1, h10,
     ndcg10 — averaged over the interactions of users the model made a list for. An
     interaction's candidates: the streamers live at its step, plus its own streamer when that
@@ -91,8 +93,14 @@ def live_metrics(
     is not a candidate."""
     live_steps = live_steps.select("streamer_id", "step").distinct()
     per_step = live_steps.groupBy("step").agg(F.count("*").alias("live_at_step"))
+    # an interaction is identified by its own columns (interactions are distinct rows), not by
+    # monotonically_increasing_id: that id depends on the partition a row lands in, and `inter` is
+    # read by two branches that Spark may plan (and AQE coalesce) differently
+    interaction = F.struct("user_id", "streamer_id", "step", "is_repeat")
     inter = (
-        interactions.withColumn("interaction_id", F.monotonically_increasing_id())
+        interactions.select("user_id", "streamer_id", "step", "is_repeat")
+        .distinct()
+        .withColumn("interaction_id", interaction)
         .join(live_steps.withColumn("target_live", F.lit(True)), ["streamer_id", "step"], "left")
         .join(per_step, "step", "left")
         .select(
