@@ -193,7 +193,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from watchhouse import profiling
     from watchhouse.runner import Paths
 
-    target = Path(args.target_dir) if args.target_dir else Paths.from_env().home / "dbt" / "target"
+    target = Path(args.target_dir) if args.target_dir else Paths.from_env().dbt_target
     profile = profiling.load(target)
     print(json.dumps(profile.as_dict(args.top), indent=2) if args.json else profiling.render(profile, args.top))
     return 0

@@ -186,12 +186,13 @@ FAILED_STATUSES = ("error", "fail", "runtime error")
 MESSAGE_CHARS = 400  # a Spark error message runs to pages; dbt.log keeps all of it
 
 
-def failed_nodes(target: Path) -> list[str]:
+def failed_nodes(target: Path, since: float | None = None) -> list[str]:
     """One line per node of the last dbt run in `target` that failed or errored: its unique id, status and
     dbt's message on one line, cut at MESSAGE_CHARS (a failing test's message is its failing-row count).
-    Empty when the run wrote no run_results.json (it failed before running a node)."""
+    Empty when there is no run_results.json, or (`since`, epoch seconds) only an earlier run's: a run that
+    failed before running a node writes none."""
     results_file = target / "run_results.json"
-    if not results_file.is_file():
+    if not results_file.is_file() or (since is not None and results_file.stat().st_mtime < since):
         return []
     lines = []
     for r in json.loads(results_file.read_text()).get("results", []):

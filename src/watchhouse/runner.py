@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,15 @@ class Paths:
     def marts(self) -> Path:
         return self.warehouse / "marts.db"
 
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder (DBT_TARGET_PATH): manifest.json and the last run's run_results.json."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.home / "dbt" / "logs"
+
 
 def check_java() -> None:
     java_home = os.environ.get("JAVA_HOME")
@@ -89,8 +99,8 @@ def dbt_env(paths: Paths) -> dict[str, str]:
         WATCHHOUSE_LANDING=str(paths.landing),
         WATCHHOUSE_PROJECT_DIR=str(paths.project),
         DBT_PROFILES_DIR=str(paths.project / "profiles"),
-        DBT_TARGET_PATH=str(paths.home / "dbt" / "target"),
-        DBT_LOG_PATH=str(paths.home / "dbt" / "logs"),
+        DBT_TARGET_PATH=str(paths.dbt_target),
+        DBT_LOG_PATH=str(paths.dbt_logs),
         SPARK_LOCAL_IP=env.get("SPARK_LOCAL_IP", "127.0.0.1"),
         PYSPARK_PYTHON=env.get("PYSPARK_PYTHON", sys.executable),
         PYARROW_IGNORE_TIMEZONE="1",
@@ -157,16 +167,15 @@ def build(
                 "metastore are the cluster's, so this run is not versioned, published or recovered by watchhouse "
                 "(docs/cluster.md)"
             )
+        started = time.time()  # a run_results.json older than this is an earlier run's
         rc, failed_batch, registry = _run_batches(paths, info.as_of, args, dbt_vars, extra_vars, target)
         if rc == 0 and versioned:
             meta = {**registry.published(batch), **key.manifest_meta(), "target": target}
             version = publish.publish(paths.home, batch, meta=meta)
             print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
     if rc != 0:
-        print(
-            f"watchhouse: dbt build failed (exit {rc}); see {paths.home / 'dbt' / 'logs' / 'dbt.log'}", file=sys.stderr
-        )
-        for line in profiling.failed_nodes(paths.home / "dbt" / "target"):
+        print(f"watchhouse: dbt build failed (exit {rc}); see {paths.dbt_logs / 'dbt.log'}", file=sys.stderr)
+        for line in profiling.failed_nodes(paths.dbt_target, since=started):
             print(f"watchhouse: failed: {line}", file=sys.stderr)
         for line in failing_quality_checks(paths, failed_batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)

@@ -102,3 +102,6 @@ def test_failed_nodes_name_each_failed_node_and_its_message(tmp_path):
         "model.wh.broken (error): Runtime Error [TABLE_NOT_FOUND] x",
         "unit_test.wh.m.t (runtime error): no message",
     ]
+    written = (tmp_path / "run_results.json").stat().st_mtime
+    assert profiling.failed_nodes(tmp_path, since=written + 1) == []  # an earlier run's file says nothing
+    assert len(profiling.failed_nodes(tmp_path, since=written - 1)) == 3

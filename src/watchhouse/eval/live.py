@@ -48,9 +48,8 @@ def reference_metrics(
     ranks: Mapping[str, Mapping[str, int]],
     live_at: Mapping[int, set[str]],
 ) -> dict[str, dict[str, float]]:
-    """interactions: (user, streamer, step, is_repeat), a repeated one counted once; ranks[user][streamer] = best
-    list rank
-    (users the model made a list for); live_at[step] = streamers live at the step. Returns
+    """interactions: (user, streamer, step, is_repeat), a repeated one counted once; ranks[user][streamer] =
+    best list rank (users the model made a list for); live_at[step] = streamers live at the step. Returns
     segment -> mean metrics (+ n), over the interactions of users in `ranks` (the population
     `live_metrics` scores: a model is not scored on users it made no list for). An interaction's
     candidates are the streamers live at its step plus its own streamer, never another
