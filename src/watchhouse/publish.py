@@ -54,6 +54,11 @@ class Layout:
         return self.build / "warehouse"
 
     @property
+    def ml_lists(self) -> Path:
+        """Scratch of a run: the ML models' lists on their way into Spark (removed at publish)."""
+        return self.build / "ml_lists"
+
+    @property
     def metastore(self) -> Path:
         return self.home / "metastore_db"
 
@@ -196,6 +201,7 @@ def publish(home: Path, batch: str, meta: dict | None = None) -> Path:
     tmp_link.replace(layout.link)  # the switch: one rename, atomic for every reader
     _fsync_dir(layout.home)
     layout.marker.unlink(missing_ok=True)
+    _remove(layout.ml_lists)  # the lists are in the published tables now
     _fsync_dir(layout.build)
     for old in sorted(layout.versions.glob("v*-*"))[:-KEEP_VERSIONS]:
         if old != version:

@@ -33,6 +33,9 @@ def _fake_run(home: Path, rows: bytes, extra_table: bool = False) -> None:
         (home / "build" / "warehouse" / "intermediate.db" / "pool" / "part-0.parquet").write_bytes(b"pool")
     (home / "metastore_db").mkdir(exist_ok=True)
     (home / "metastore_db" / "seg0.dat").write_bytes(b"catalog " + rows)
+    lists = publish.Layout(home).ml_lists / "two_tower"  # an ML model's lists on their way into Spark
+    lists.mkdir(parents=True, exist_ok=True)
+    (lists / f"{rows.hex()}.parquet").write_bytes(rows)
 
 
 def test_publish_switches_the_link_and_later_writes_do_not_reach_published_files(tmp_path):
@@ -46,6 +49,7 @@ def test_publish_switches_the_link_and_later_writes_do_not_reach_published_files
     assert seen["intermediate.db/pool/part-0.parquet"] == b"pool"
     assert json.loads(seen["_published.json"])["tables"] == ["intermediate.pool", "marts.scores"]
     assert not (home / "build" / "RUNNING").exists()
+    assert not (home / "build" / "ml_lists").exists()  # a run's scratch: neither published nor kept
     # the data file is a hard link (no copy); Hadoop's side files are copies
     built = home / "build" / "warehouse" / "marts.db" / "scores"
     linked = first / "marts.db" / "scores"

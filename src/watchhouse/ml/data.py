@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,6 +29,7 @@ from watchhouse.recs.popularity import LIST_COLUMNS
 ENTITY_TYPES = ("user", "vod", "streamer", "category", "vod_type")
 # duration buckets of the item tower and the ranker: floor(log2(duration / 30 s)), 0..9 (30 s .. 4 h+)
 DURATION_BUCKETS = 10
+LIST_ROW_GROUP_ROWS = 1_000_000  # Parquet row group of a list file: Spark's read splits at these
 
 
 def arrow_batches(df: DataFrame, rows_per_batch: int) -> Iterator[pa.Table]:
@@ -239,8 +243,14 @@ def lists_frame(
     ranks: np.ndarray,
     scores: np.ndarray,
     item_type: str = "vod",
+    folder: Path | None = None,
 ) -> DataFrame:
-    """A model's top-K (already mapped to ids) as a Spark DataFrame of LIST_COLUMNS."""
+    """A model's top-K (already mapped to ids) as a Spark DataFrame of LIST_COLUMNS.
+
+    With `folder`, the rows go to Spark through a Parquet file there (`folder/<model_name>/`, the
+    previous run's file of that list replaced): Spark reads it in tasks. Without it they go in as
+    one Arrow table, which Spark's driver holds whole on its heap (at 10M events the ranker's
+    37M rows ended in `OutOfMemoryError: Java heap space`, bench/RESULTS.md)."""
     n = len(user_ids)
     table = pa.table(
         {
@@ -253,7 +263,21 @@ def lists_frame(
             "score": pa.array(np.asarray(scores, dtype=np.float64), pa.float64()),
         }
     )
-    return session.createDataFrame(table).select(*LIST_COLUMNS)  # Arrow straight in (pyspark >= 4)
+    if folder is None:
+        return session.createDataFrame(table).select(*LIST_COLUMNS)  # Arrow straight in (pyspark >= 4)
+    return session.read.parquet(str(_written(table, Path(folder) / model_name))).select(*LIST_COLUMNS)
+
+
+def _written(table: pa.Table, folder: Path) -> Path:
+    """`table` as the one Parquet file of `folder` (a fresh name: a frame read from an earlier file
+    is never rewritten under it; earlier files of the folder, whose tables dbt has written since,
+    are removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    path = folder / f"{uuid.uuid4().hex}.parquet"
+    pq.write_table(table, path, row_group_size=LIST_ROW_GROUP_ROWS)
+    return path
 
 
 def _repeated(value, n: int, kind: pa.DataType) -> pa.Array:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
+from watchhouse import publish
 from watchhouse.ml import data, registry, validation
 from watchhouse.ml.params import MLParams
 
@@ -241,7 +242,14 @@ def to_lists(
         ranks,
         scores,
         item_type=item_type,
+        folder=lists_folder(batch.home),
     )
+
+
+def lists_folder(home: Path) -> Path:
+    """Where the models' lists wait for Spark to read them: the home's build folder, which the
+    Spark that writes the warehouse sees (the cluster target's server included)."""
+    return publish.Layout(Path(home)).ml_lists
 
 
 def flatten_top_k(user_rows: np.ndarray, scores, indices) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
