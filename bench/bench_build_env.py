@@ -4,9 +4,11 @@
         [--vars JSON] [--ml] [--as-of DATE] [--repeat N]
 
 Each run is `watchhouse build` into a fresh home (ML off unless --ml), timed as a whole child process
-(JVM start-up included); the baseline (the environment as it is) and the variant (plus every --env
-setting) alternate, N times each, so a drift of the machine's speed falls on both. Prints each run,
-the medians and the ratio variant / baseline. A setting that changes what a build computes would
+(JVM start-up included), with the CPU seconds of its process tree (python, dbt, the JVM: what one
+build takes from the others where builds share the cores, as the test suite's do); the baseline
+(the environment as it is) and the variant (plus every --env setting) alternate, N times each, so
+a drift of the machine's speed falls on both. Prints each run, the medians and the ratios variant /
+baseline. A setting that changes what a build computes would
 need its tables compared too: this measures only time. bench/RESULTS.md records the runs.
 """
 
@@ -20,7 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_floor import BIN, timed
+from bench_floor import BIN
+from bench_scale import measured
 
 
 def settings(pairs: list[str]) -> dict[str, str]:
@@ -51,15 +54,21 @@ def main() -> None:
     if args.as_of:
         env["WATCHHOUSE_AS_OF"] = args.as_of
     cmd = [str(BIN / "watchhouse"), "build", "--vars", json.dumps(build_vars)]
-    times: dict[str, list[float]] = {"baseline": [], "variant": []}
+    runs: dict[str, list[dict]] = {"baseline": [], "variant": []}
     with tempfile.TemporaryDirectory(prefix="wh-env-") as tmp:
         for i in range(args.repeat):
             for name, extra in (("baseline", {}), ("variant", variant)):
                 home = Path(tmp) / f"{name}{i}"
-                times[name].append(timed(cmd, {**env, **extra, "WATCHHOUSE_HOME": str(home)}))
-                print(f"run {i + 1} {name}: {times[name][-1]:.1f} s", flush=True)
-    base, var = statistics.median(times["baseline"]), statistics.median(times["variant"])
-    print(f"baseline {base:.1f} s   variant {var:.1f} s   ratio {var / base:.2f}x", end="   ")
+                log = Path(tmp) / f"{name}{i}.log"
+                run = measured(cmd, {**env, **extra, "WATCHHOUSE_HOME": str(home)}, log)
+                if run["rc"] != 0:
+                    sys.exit(f"{name} build failed ({run['rc']}):\n{log.read_text()[-3000:]}")
+                runs[name].append(run)
+                print(f"run {i + 1} {name}: {run['seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU", flush=True)
+    for what, key in (("wall", "seconds"), ("CPU", "cpu_seconds")):
+        base = statistics.median(r[key] for r in runs["baseline"])
+        var = statistics.median(r[key] for r in runs["variant"])
+        print(f"{what}: baseline {base:.1f} s   variant {var:.1f} s   ratio {var / base:.2f}x")
     print(f"(medians of {args.repeat}; variant: {variant})")
 
 

@@ -42,6 +42,9 @@ class TreeRss:
     """Peak of the summed RSS of a process and all its descendants, sampled from /proc, and the peak of
     their summed PSS (proportional set size: a page shared by n processes counts 1/n in each), which is
     what the tree really holds; summed RSS counts pages shared by forked PySpark workers once per process.
+    Also the CPU seconds the tree used (`cpu`: each process's utime + stime as last seen, summed; a
+    process's CPU after its last sample is missed, at most `interval` seconds of it). On 2 cores a
+    suite of builds is bound by CPU, so CPU, not wall, is what one build costs the others.
 
     RSS (/proc/PID/statm) is read every `interval` seconds; PSS only every `pss_interval` seconds: the
     kernel walks every page of a process to sum /proc/PID/smaps_rollup, which took 0.27 s for a 9 GB
@@ -51,6 +54,7 @@ class TreeRss:
     def __init__(self, pid: int, interval: float = 0.2, pss_interval: float = 5.0):
         self.pid, self.interval, self.pss_interval = pid, interval, pss_interval
         self.peak = self.peak_single = self.peak_pss = 0
+        self._cpu_ticks: dict[int, int] = {}
         self._last_pss = -pss_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -81,6 +85,9 @@ class TreeRss:
         with_pss = now - self._last_pss >= self.pss_interval
         for pid in self._tree():
             try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                self._cpu_ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime (threads that ended too)
                 with open(f"/proc/{pid}/statm") as f:
                     sizes.append(int(f.read().split()[1]) * PAGE)
                 if with_pss:
@@ -94,6 +101,10 @@ class TreeRss:
         if with_pss:
             self._last_pss = now
             self.peak_pss = max(self.peak_pss, pss)
+
+    @property
+    def cpu(self) -> float:
+        return sum(self._cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -120,6 +131,7 @@ def measured(cmd: list[str], env: dict, log: Path, cwd: Path = REPO) -> dict:
         "peak_rss": rss.peak,
         "peak_pss": rss.peak_pss,
         "peak_rss_largest_process": rss.peak_single,
+        "cpu_seconds": rss.cpu,
     }
 
 

@@ -31,6 +31,11 @@ TINY_ML = {"ml_item2vec_epochs": 1, "ml_two_tower_epochs": 1, "ml_ranker_epochs"
 TINY_VARS = {"quality_abuse_share": [0, 0.4], "quality_abuse_share_change_max": 0.3, **TINY_ML}
 FIRST_VARS = {**TINY_VARS, "ml_enabled": False}  # the fixtures' first build (conftest first_build)
 LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
+# The e2e builds' JVM compiles with C1 only: a tiny build's C2 compiler threads took 70 s of its 181 s of
+# CPU, C1 only 11 s (120 s in all, the queries no slower: bench/RESULTS.md "JVM options"), and the suite is
+# bound by CPU. The code cache is sized explicitly: with TieredStopAtLevel=1 alone Java 17 reserves 48 MB,
+# which the ML batches chain filled in CI ("CodeCache is full. Compiler has been disabled").
+E2E_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 
 
 # Every e2e run pseudonymises ids with this key (a home refuses a run with another key); key=None runs
@@ -84,8 +89,7 @@ def watchhouse_env(landing: Path, home: Path, as_of: str | None = None, key: str
         env["WATCHHOUSE_PSEUDONYM_KEY"] = key
     env.setdefault("WATCHHOUSE_DRIVER_MEMORY", "3g")
     env.setdefault("WATCHHOUSE_DBT_THREADS", "2")  # independent models side by side: ~20% faster builds here
-    # no C1-only JIT here: -XX:TieredStopAtLevel=1 shrinks the code cache to 48 MB, which the ML batches chain
-    # filled in CI ("CodeCache is full. Compiler has been disabled"): the rest of that run was interpreted
+    env.setdefault("WATCHHOUSE_JAVA_OPTIONS", E2E_JAVA_OPTIONS)
     return env
 
 

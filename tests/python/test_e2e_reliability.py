@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from e2e import E2E_KEY, LATE_ROWS, TINY_VARS, assert_same_tables, comparable, mart
+from e2e import E2E_JAVA_OPTIONS, E2E_KEY, LATE_ROWS, TINY_VARS, assert_same_tables, comparable, mart
 from watchhouse import publish, runner
 from watchhouse.landing import inspect_landing
 
@@ -116,6 +116,7 @@ def test_each_incremental_model_equals_a_full_refresh_of_its_batch(batches, monk
         monkeypatch.setenv(name, str(value))
     monkeypatch.setenv("WATCHHOUSE_DRIVER_MEMORY", "3g")
     monkeypatch.setenv("WATCHHOUSE_DBT_THREADS", "2")
+    monkeypatch.setenv("WATCHHOUSE_JAVA_OPTIONS", E2E_JAVA_OPTIONS)
     assert publish.begin(home, END) is None  # the last run published: nothing to recover
     dbt_vars = {
         **inspect_landing(landing, as_of=END).as_vars(),
