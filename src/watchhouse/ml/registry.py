@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import os
-import sys
 import threading
 import time
 import warnings
@@ -173,14 +172,14 @@ def log_training_run(
 ) -> str:
     """Log one finished training run of `model_name` for `batch_date`; returns its run_id.
     Artifacts (name -> file or folder) are copied under the run's artifact folder `name/`."""
+    # mlflow's Param reads `pyspark.ml.param.Param` whenever "pyspark.ml" is in sys.modules. While
+    # another dbt thread is still importing pyspark.ml (rec_als), that attribute is not set yet and
+    # Param fails ("cannot access submodule 'ml' of module 'pyspark'"). Importing pyspark.ml here
+    # waits on the import lock until that import is done, or does it first. Unconditionally: a check
+    # of sys.modules first left a window (the other thread could begin its import after the check and
+    # before the Params below; the batches chain failed so on 2026-12-07, item2vec_embeddings beside rec_als).
+    import pyspark.ml  # noqa: F401
     from mlflow.entities import Metric, Param
-
-    if "pyspark.ml" in sys.modules:
-        # mlflow's Param reads `pyspark.ml.param.Param` whenever "pyspark.ml" is in sys.modules. While
-        # another dbt thread is still importing pyspark.ml (rec_als), that attribute is not set yet and
-        # Param fails ("cannot access submodule 'ml' of module 'pyspark'"). Importing pyspark.ml here
-        # waits on the import lock until that import is done.
-        import pyspark.ml  # noqa: F401
 
     if not model_name:
         raise ValueError(f"model_name={model_name!r}: give the model's name, e.g. 'two_tower'")
