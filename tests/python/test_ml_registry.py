@@ -154,3 +154,70 @@ def test_logging_is_quiet_but_errors_still_raise(tmp_path, capfd):
     with pytest.raises(ValueError, match="home=''"):  # dbt's env_var('WATCHHOUSE_HOME', '') when unset
         registry.model_runs("", D)
     assert len(registry.model_runs(tmp_path, D)) == 1  # the refused calls logged nothing
+
+
+RACE_SCRIPT = r"""
+import datetime as dt, importlib.abc, importlib.machinery, sys, threading, time
+from pathlib import Path
+
+blocked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+class SlowPysparkMl(importlib.abc.MetaPathFinder):
+    # pyspark.ml, imported by thread "B" (rec_als), stays half-initialised after its module code ran:
+    # pyspark.ml.param is loaded, but `pyspark.ml` is not yet an attribute of `pyspark`
+    def find_spec(self, name, path, target=None):
+        if name != "pyspark.ml":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        real = spec.loader.exec_module
+
+        def exec_module(module):
+            real(module)
+            if threading.current_thread().name == "B":
+                blocked.set()
+                release.wait(30)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, SlowPysparkMl())
+from watchhouse.ml import registry
+
+real_as_date = registry._as_date
+
+def as_date(value, what):  # runs inside log_training_run, after its pyspark.ml import
+    if what == "batch_date":
+        def other_thread():
+            import pyspark.ml  # noqa: F401
+            done.set()
+        threading.Thread(target=other_thread, name="B", daemon=True).start()
+        while not (blocked.is_set() or done.is_set()):
+            time.sleep(0.01)
+    return real_as_date(value, what)
+
+registry._as_date = as_date
+try:
+    run = registry.log_training_run(
+        Path(sys.argv[1]), "als", dt.date(2026, 11, 20), params={"rank": 8}, metrics={"ndcg_at_10": 0.5},
+        data_window=(dt.date(2026, 11, 7), dt.date(2026, 11, 20)),
+    )
+    print("logged", run)
+finally:
+    release.set()
+"""
+
+
+def test_a_run_is_logged_while_another_thread_imports_pyspark_ml(tmp_path):
+    """Two dbt threads: rec_als begins importing pyspark.ml while another model logs its run. mlflow's
+    Param reads `pyspark.ml.param.Param` once "pyspark.ml" is in sys.modules, and fails ("cannot access
+    submodule 'ml' of module 'pyspark'") while that import is half done. A fresh interpreter, with the
+    other thread's import begun inside log_training_run (after any check of sys.modules at its start)
+    and held half-initialised: the run must still be logged."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", RACE_SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("logged ")
