@@ -7,3 +7,9 @@
 {% macro optional_landing_tables() %}
     {{ return(['abuse_labels', 'recommendations_served']) }}
 {% endmacro %}
+
+{#- The dimension tables whose rows are kept, with a doubtful non-key attribute nulled, instead of
+    quarantined (macro attribute_issues): table -> key column. -#}
+{% macro dimension_tables() %}
+    {{ return({'streamers': 'streamer_id', 'users': 'user_id', 'vods': 'vod_id', 'broadcasts': 'broadcast_id'}) }}
+{% endmacro %}

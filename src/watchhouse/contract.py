@@ -149,3 +149,6 @@ OPTIONAL_TABLES: tuple[LandingTable, ...] = (ABUSE_LABELS, RECOMMENDATIONS_SERVE
 BY_NAME = {t.name: t for t in TABLES + OPTIONAL_TABLES}
 
 VOD_TYPES = ("replay", "highlight", "clip", "shortform", "upload")
+# dbt var platform_start_date's default: a timestamp before it is a sentinel (1970-01-01, 1900-01-01), not an
+# old account; a platform's history can reach back decades (docs/landing.md)
+PLATFORM_START_BOUND = "1990-01-01"

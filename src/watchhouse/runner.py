@@ -25,6 +25,7 @@ from watchhouse import arrivals, cluster, privacy, profiling, publish, server
 from watchhouse.buildvars import check_build_vars, project_vars
 from watchhouse.errors import UserError
 from watchhouse.landing import inspect_landing
+from watchhouse.quality import failures
 
 MIN_JAVA = 17
 
@@ -177,7 +178,9 @@ def build(
         print(f"watchhouse: dbt build failed (exit {rc}); see {paths.dbt_logs / 'dbt.log'}", file=sys.stderr)
         for line in profiling.failed_nodes(paths.dbt_target, since=started):
             print(f"watchhouse: failed: {line}", file=sys.stderr)
-        for line in failing_quality_checks(paths, failed_batch):
+        for line in failures.quarantine_shares_over_bound(paths.build_warehouse, failed_batch):
+            print(f"watchhouse: quarantine share over bound: {line}", file=sys.stderr)
+        for line in failures.failing_quality_checks(paths.build_warehouse, failed_batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
         shown = publish.published_info(paths.home)
         redoing = f" (while re-processing batch {failed_batch} for late data)" if failed_batch != batch else ""
@@ -291,27 +294,6 @@ def backfill(
             )
             return rc
     return 0
-
-
-def failing_quality_checks(paths: Paths, batch: str) -> list[str]:
-    """The failed checks of the last data-quality run for `batch`, read from the build state
-    (a failed run is not published)."""
-    import duckdb
-
-    folder = paths.build_warehouse / "marts.db" / "data_quality_results"
-    if not any(folder.rglob("*.parquet")):
-        return []
-    rows = duckdb.execute(
-        f"""with runs as (select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = true)
-                          where cast(batch_date as varchar) = ?)
-            select suite, check_name, column_name, observed_value, unexpected_count from runs
-            where run_at = (select max(run_at) from runs) and not success order by suite, column_name""",
-        [batch],
-    ).fetchall()
-    return [
-        f"{suite}.{check}({column}) observed={observed} unexpected={unexpected}"
-        for suite, check, column, observed, unexpected in rows
-    ]
 
 
 def docs(as_of: str | None = None) -> int:

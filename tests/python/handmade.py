@@ -26,20 +26,21 @@ STREAMERS = [
     ("s2", "Two", "chess", "US", t("2025-02-01 00:00"), None),
     ("s2", "Two again", "chess", "US", t("2025-03-01 00:00"), "duplicate_key"),
     (None, "Nobody", "chess", "US", t("2025-03-01 00:00"), "null_key"),
-    ("s3", "Old", "chess", "US", t("2012-03-01 00:00"), "timestamp_before_platform"),
+    ("s3", "Old", "chess", "US", t("2012-03-01 00:00"), None),  # an old account is an ordinary account
+    ("s4", "Epoch", "chess", "US", t("1970-01-01 00:00"), None),  # a sentinel date: kept, created_at nulled
 ]
 USERS = [
     ("u1", t("2024-01-01 00:00"), "KR", None),
     ("u2", t("2024-01-01 00:00"), "KR", None),
-    ("u3", t("2099-01-01 00:00"), "KR", "timestamp_in_future"),
-    ("u4", None, "KR", "null_timestamp"),
+    ("u3", t("2099-01-01 00:00"), "KR", None),  # doubtful created_at: kept, nulled
+    ("u4", None, "KR", None),  # no created_at: kept
     ("u5", t("2026-11-03 05:00"), "KR", "after_batch"),  # registers tomorrow: not in this batch at all
 ]
 BROADCASTS = [
     ("b1", "s1", "music", "live", t("2026-11-01 10:00"), t("2026-11-01 12:00"), None),
     ("b2", "s2", "chess", "live", t("2026-11-02 10:00"), None, None),  # still live
     ("b3", "s9", "chess", "live", t("2026-11-02 10:00"), t("2026-11-02 11:00"), "unknown_streamer"),
-    ("b4", "s1", "music", "live", t("2026-11-02 10:00"), t("2026-11-02 09:00"), "invalid_interval"),
+    ("b4", "s1", "music", "live", t("2026-11-02 10:00"), t("2026-11-02 09:00"), None),  # ends first: start nulled
 ]
 VODS = [
     ("v1", "s1", "replay", "music", "r", 7200.0, t("2026-11-01 12:05"), "b1", None),
@@ -47,8 +48,9 @@ VODS = [
     ("v3", "s2", "upload", "chess", "u", 600.0, t("2026-10-01 00:00"), None, None),
     ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, "invalid_duration"),
     ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_vod_type"),
-    ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", "unknown_broadcast"),
-    ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_streamer"),
+    ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled
+    ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # its streamer is old, not bad
+    ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_streamer"),
 ]
 WATCH = [
     ("e1", "u1", "v1", t("2026-11-01 13:00"), 600.0, "web", "ip1", "home", None),
@@ -60,16 +62,17 @@ WATCH = [
     ("e6", "u1", "v2", t("2026-11-02 14:00"), INF, "web", "ip1", "home", "non_finite_seconds"),
     ("e7", "u9", "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_user"),
     ("e8", "u1", "v9", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),
-    ("e9", "u1", "v4", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),  # its VOD is quarantined
+    # its VOD is quarantined for its duration (not yet a kept attribute: issue 18)
+    ("e9", "u1", "v4", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),
     ("e10", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60 + 1, "web", "ip1", "home", "watch_exceeds_duration"),
     ("e11", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60, "web", "ip1", "home", None),  # exactly at the limit
     ("e12", None, "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "null_key"),
-    ("e13", "u1", "v2", t("2015-11-02 14:00"), 10.0, "web", "ip1", "home", "timestamp_before_platform"),
+    ("e13", "u1", "v2", t("1985-11-02 14:00"), 10.0, "web", "ip1", "home", "timestamp_before_platform"),
     ("e14", "u1", "v2", t("2031-11-02 14:00"), 10.0, "web", "ip1", "home", "timestamp_in_future"),
     ("e15", "u1", "v2", None, 10.0, "web", "ip1", "home", "null_timestamp"),
     ("e16", "u2", "v1", t("2026-11-03 02:00"), 50.0, "web", "ip1", "home", "after_batch"),
-    # u3 is quarantined (future created_at): its views are unknown_user
-    ("e17", "u3", "v1", t("2026-11-02 02:00"), 50.0, "web", "ip1", "home", "unknown_user"),
+    # u3's created_at is doubtful: the user is kept, and so are its views
+    ("e17", "u3", "v1", t("2026-11-02 02:00"), 50.0, "web", "ip1", "home", None),
 ]
 LIVE = [
     ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
@@ -85,6 +88,15 @@ FOLLOWS = [
     ("u8", "s1", t("2025-06-01 00:00"), "unknown_user"),
     ("u2", None, t("2025-06-01 00:00"), "null_key"),
 ]
+
+# accepted dimension rows kept with a doubtful attribute nulled: (table, key) -> landing_doubtful_attributes
+DOUBTFUL = {
+    ("streamers", "s4"): "created_at 1970-01-01 00:00:00: timestamp_before_platform",
+    ("users", "u3"): "created_at 2099-01-01 00:00:00: timestamp_in_future",
+    ("users", "u4"): "created_at null: null_timestamp",
+    ("broadcasts", "b4"): "started_at 2026-11-02 10:00:00: invalid_interval",
+    ("vods", "v6"): "broadcast_id b99: unknown_broadcast",
+}
 
 TABLES = {
     c.STREAMERS: STREAMERS,

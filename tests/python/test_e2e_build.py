@@ -4,6 +4,8 @@ numbers computed independently from the landing files."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections import Counter
 
@@ -13,7 +15,7 @@ import pytest
 
 import handmade
 from e2e import E2E_KEY, assert_same_tables, build, comparable, duck, mart, pseudonym, run_results
-from watchhouse import publish
+from watchhouse import privacy, publish
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +62,44 @@ def test_planted_contract_breaks_get_their_reason(generated):
     keyed = planted[(planted.table_name == "watch_events") & planted.row_key.notna()]
     got_pairs = {(e, r) for e, r in zip(q.event_id, q.quarantine_reason, strict=True) if e is not None}
     assert set(zip(keyed.row_key, keyed.reason, strict=True)) <= got_pairs
+
+
+def test_doubtful_attributes_keep_their_rows_and_every_fact_that_references_them(generated):
+    """The generator plants doubtful attributes (a sign-up in 1975 or 2099, a broadcast ending before it
+    starts, a VOD cut from a broadcast nobody has) on rows that facts reference: each row is kept, listed
+    with its reason, and no fact is quarantined because of it."""
+    landing, home, _ = generated
+    planted = pd.read_parquet(landing / "_generator" / "doubtful_attributes.parquet")
+    listed = mart(home, "landing_doubtful_attributes")
+    listed = {(t, k): issues for t, k, issues in listed[["landing_table", "row_key", "attribute_issues"]].values}
+    for table, attribute, reason, key in planted.itertuples(index=False):
+        issues = listed.get((table, pseudonym(key) if table == "users" else key), "")
+        assert f"{attribute} " in issues and issues.endswith(f": {reason}"), (table, key, issues)
+        # (a later conflicting copy of the same key, which the generator also plants, is a duplicate_key)
+        quarantined = mart(home, f"quarantine_{table}").query("quarantine_reason != 'duplicate_key'")
+        assert key not in set(quarantined[KEYS[table][0]]), (table, key)
+    keys = {t: set(planted[planted.table_name == t].row_key) for t in ("users", "vods", "broadcasts", "streamers")}
+    lost = {
+        "watch_events": mart(home, "quarantine_watch_events").query(
+            "(quarantine_reason == 'unknown_user' and user_id in @keys['users'])"
+            " or (quarantine_reason == 'unknown_vod' and vod_id in @keys['vods'])"
+        ),
+        "live_watch_events": mart(home, "quarantine_live_watch_events").query(
+            "(quarantine_reason == 'unknown_user' and user_id in @keys['users'])"
+            " or (quarantine_reason == 'unknown_broadcast' and broadcast_id in @keys['broadcasts'])"
+        ),
+        "vods": mart(home, "quarantine_vods").query(
+            "quarantine_reason == 'unknown_streamer' and streamer_id in @keys['streamers']"
+        ),
+    }
+    assert {table: len(rows) for table, rows in lost.items()} == dict.fromkeys(lost, 0)
+    # and they reach the valuation: views of the planted users and VODs are valued or flagged as abuse
+    landed = duckdb.sql(f"select * from read_parquet('{landing}/watch_events/**/*.parquet')").df()
+    theirs = landed[landed.user_id.isin(keys["users"]) | landed.vod_id.isin(keys["vods"])]
+    valued = set(mart(home, "view_valuations").event_id) | set(mart(home, "abuse_flags").event_id)
+    quarantined = set(mart(home, "quarantine_watch_events").event_id)
+    assert len(theirs) > 0 and set(theirs.event_id) <= valued | quarantined
+    assert len(set(theirs.event_id) - quarantined) >= 0.9 * len(theirs)
 
 
 def test_no_window_sends_every_row_to_one_task(generated):
@@ -210,6 +250,16 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
         row = recon[recon.landing_table == table]
         assert row.raw_rows.sum() == len(in_batch), table
         assert row.accepted_rows.sum() == sum(1 for r in in_batch if r[1] is None), table
+    doubtful = mart(home, "landing_doubtful_attributes")[["landing_table", "row_key", "attribute_issues"]]
+
+    # a user by its pseudonym: HMAC-SHA256 under the public demo key this build runs on
+    def demo(k: str) -> str:
+        return hmac.new(privacy.DEMO_KEY.encode(), k.encode(), hashlib.sha256).hexdigest()
+
+    want = {(t, demo(k) if t == "users" else k): issues for (t, k), issues in handmade.DOUBTFUL.items()}
+    assert {(t, k): issues for t, k, issues in doubtful.values} == want
+    flagged = recon.groupby("landing_table").doubtful_attribute_rows.sum()
+    assert flagged[flagged > 0].to_dict() == dict(Counter(table for table, _ in handmade.DOUBTFUL))
     # every in-batch watch event ends in exactly one of quarantine, abuse_flags, view_valuations
     ends = [mart(home, m) for m in ("quarantine_watch_events", "abuse_flags", "view_valuations")]
     assert sum(len(f) for f in ends) == sum(1 for _, reason in expected["watch_events"] if reason != "after_batch")

@@ -12,7 +12,7 @@ import pytest
 
 from watchhouse import contract as c
 from watchhouse.generate.config import AbuseConfig, GeneratorConfig
-from watchhouse.generate.corrupt import ENTITY_KINDS, EVENT_KINDS
+from watchhouse.generate.corrupt import ATTRIBUTE_KINDS, ENTITY_KINDS, EVENT_KINDS
 from watchhouse.generate.platform import generate
 
 
@@ -79,7 +79,43 @@ def test_clean_rows_reference_existing_entities(small):
     joined = clean.join(vods[["duration_seconds", "created_at"]], on="vod_id")
     assert (joined.watched_seconds <= joined.duration_seconds + 1e-6).all()
     assert (joined.watched_seconds >= 0).all()
-    assert (joined.created_at <= joined.started_at).all(), "a view before its VOD existed"
+    doubtful = pd.read_parquet(root / "_generator" / "doubtful_attributes.parquet")
+    dated = joined[~joined.vod_id.isin(set(doubtful[doubtful.attribute == "created_at"].row_key))]
+    assert len(dated) > 0.95 * len(joined)
+    assert (dated.created_at <= dated.started_at).all(), "a view before its VOD existed"
+
+
+def test_doubtful_attributes_are_planted_in_place_on_rows_that_facts_reference(small):
+    root, manifest = small
+    doubtful = pd.read_parquet(root / "_generator" / "doubtful_attributes.parquet")
+    bound, end = pd.Timestamp(c.PLATFORM_START_BOUND, tz="UTC"), pd.Timestamp("2026-11-21", tz="UTC")
+    referenced = {
+        "users": set(_read(root, "watch_events").user_id),
+        "vods": set(_read(root, "watch_events").vod_id),
+        "broadcasts": set(_read(root, "live_watch_events").broadcast_id),
+        "streamers": set(_read(root, "vods").streamer_id),
+    }
+    for table, kinds in ATTRIBUTE_KINDS.items():
+        mine = doubtful[doubtful.table_name == table]
+        assert set(zip(mine.attribute, mine.reason, strict=True)) == set(kinds), table
+        assert 0.002 <= len(mine) / manifest["rows"][table] <= 0.03, table
+        key = c.BY_NAME[table].key[0]
+        rows = _read(root, table).set_index(key).loc[mine.row_key]  # in place: the key exists once, as landed
+        assert rows.index.is_unique and len(rows) == len(mine), table
+        # facts point at some of them (test_e2e_build checks that those facts are all accepted)
+        assert set(mine.row_key) & referenced[table], table
+        for (attribute, reason), group in mine.groupby(["attribute", "reason"]):
+            values = rows.loc[group.row_key, attribute]
+            if reason == "timestamp_before_platform":
+                assert (values < bound).all(), (table, attribute)
+            elif reason == "timestamp_in_future":
+                assert (values > end + pd.Timedelta(days=2)).all(), (table, attribute)
+            elif reason == "null_timestamp":
+                assert values.isna().all(), (table, attribute)
+            elif reason == "unknown_broadcast":
+                assert not set(values) & set(_read(root, "broadcasts").broadcast_id), table
+            elif reason == "invalid_interval":
+                assert (values > rows.loc[group.row_key, "ended_at"]).all(), table
 
 
 def test_all_five_vod_types_with_plausible_durations(small):

@@ -1,7 +1,8 @@
 -- Every item a list of the batch before (D - 1) could hold, with what existed by the end of
 -- D - 1: created_at (a VOD's publication, a broadcast's start, a streamer's sign-up),
 -- engaged_users (distinct users who engaged with it up to D - 1), and per item type the
--- catalogue_size (items existing by then) and audience (users who engaged with any).
+-- catalogue_size (items existing by then) and audience (users who engaged with any). An item whose
+-- created_at is unknown existed by D - 1 when someone had engaged with it by then.
 with cutoff as (
     select cast({{ as_of_date() }} as timestamp) as list_batch_end
 ),
@@ -95,7 +96,10 @@ existing as (
     cross join cutoff
     left join engaged_counts
         on items.item_type = engaged_counts.item_type and items.item_id = engaged_counts.item_id
-    where items.created_at < cutoff.list_batch_end
+    -- an item whose created_at was doubtful (nulled, docs/landing.md) existed if someone engaged with it
+    where
+        items.created_at < cutoff.list_batch_end
+        or (items.created_at is null and engaged_counts.engaged_users > 0)
 )
 
 select

@@ -13,6 +13,7 @@ newest as (
         created_at,
         row_number() over (partition by streamer_id order by created_at desc, vod_id asc) as newness
     from {{ ref('int_vods_accepted') }}
+    where created_at is not null  -- a VOD whose created_at was doubtful (nulled) cannot be the newest
 ),
 
 watched as (

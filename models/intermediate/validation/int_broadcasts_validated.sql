@@ -6,33 +6,31 @@ streamers as (
     select streamer_id from {{ ref('int_streamers_accepted') }}
 ),
 
+-- a doubtful start (implausible, or after the end) is the attribute's problem, not the broadcast's: the
+-- broadcast is kept with started_at nulled (macro attribute_issues), so its live views stay accepted
 prechecked as (
     select
         *,
+        case when broadcast_id is null or streamer_id is null then 'null_key' end as pre_reason,
         coalesce(
-            case when broadcast_id is null or streamer_id is null then 'null_key' end,
             {{ timestamp_reason('started_at') }},
             case when ended_at < started_at then 'invalid_interval' end
-        ) as pre_reason
+        ) as started_at_issue
     from broadcasts
 ),
 
 ranked as (
     select
         *,
-        {{ key_rank(['broadcast_id'], ['started_at', 'ended_at', 'streamer_id', 'category', 'title']) }} as key_rank
+        {{ key_rank(
+            ['broadcast_id'], ['started_at', 'ended_at', 'streamer_id', 'category', 'title'], ['started_at_issue']
+        ) }} as key_rank
     from prechecked
 ),
 
 reasons_assigned as (
     select
-        ranked.broadcast_id,
-        ranked.streamer_id,
-        ranked.category,
-        ranked.title,
-        ranked.started_at,
-        ranked.ended_at,
-        ranked.batch_date,
+        ranked.*,
         coalesce(
             ranked.pre_reason,
             case
@@ -44,4 +42,14 @@ reasons_assigned as (
     left join streamers on ranked.streamer_id = streamers.streamer_id
 )
 
-select * from reasons_assigned
+select
+    broadcast_id,
+    streamer_id,
+    category,
+    title,
+    {{ kept_attribute('started_at', 'started_at_issue') }} as started_at,
+    ended_at,
+    batch_date,
+    quarantine_reason,
+    {{ attribute_issues({'started_at': 'started_at_issue'}) }} as attribute_issues
+from reasons_assigned

@@ -1,7 +1,7 @@
 -- One row per streamer x representative VOD: the representative_vods_per_streamer best VODs of
 -- each streamer by
 --   representative_score = w_f * freshness_score + w_p * popularity_score + w_q * quality_component
--- freshness_score  = 0.5 ^ (age in days at the end of the batch day / half-life)
+-- freshness_score  = 0.5 ^ (age in days at the end of the batch day / half-life); 0 if the age is unknown
 -- popularity_score = ln(1 + clean views) / ln(1 + the most clean views of any VOD of the streamer)
 -- quality_component = quality_score_lower clipped to [0, 1]; 0 for a VOD no clean viewer has seen.
 -- Near-duplicates: at most representative_max_per_broadcast VODs cut from one broadcast (its
@@ -34,7 +34,8 @@ measured as (
 components as (
     select
         *,
-        pow(0.5, age_days / {{ var('representative_half_life_days') }}) as freshness_score,
+        -- 0 when created_at was doubtful (nulled, docs/landing.md): an unknown age earns no freshness
+        coalesce(pow(0.5, age_days / {{ var('representative_half_life_days') }}), 0) as freshness_score,
         coalesce(
             ln(1 + clean_views) / nullif(ln(1 + max(clean_views) over (partition by streamer_id)), 0), 0
         ) as popularity_score

@@ -6,6 +6,12 @@ duplicates); entity tables get extra bad rows that nothing references, so a
 bad entity never drags good events into quarantine. Every planted row is
 written to `_generator/contract_violations` with the reason code the
 pipeline must give it; the codes are the ones in seeds/quarantine_reasons.csv.
+
+Doubtful non-key attributes of dimension rows (a sign-up in 1975 or 2099, a
+broadcast that ends before it starts) are planted in place on existing rows
+that facts reference: the pipeline must keep the row with the attribute nulled
+and every fact that references it (docs/landing.md "Doubtful attributes").
+They are listed in `_generator/doubtful_attributes`.
 """
 
 from __future__ import annotations
@@ -16,8 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from watchhouse.contract import LandingTable
-from watchhouse.generate.config import PLATFORM_START
+from watchhouse.contract import PLATFORM_START_BOUND, LandingTable
 
 EVENT_KINDS = {
     "watch_events": (
@@ -31,23 +36,36 @@ EVENT_KINDS = {
     ),
 }  # fmt: skip
 ENTITY_KINDS = {
-    "streamers": ("null_key", "duplicate_key", "timestamp_before_platform", "timestamp_in_future"),
-    "users": ("null_key", "duplicate_key", "timestamp_before_platform", "timestamp_in_future"),
-    "vods": (
-        "null_key", "duplicate_key", "timestamp_before_platform", "timestamp_in_future",
-        "unknown_streamer", "invalid_duration", "unknown_vod_type", "unknown_broadcast",
-    ),
-    "broadcasts": (
-        "null_key", "duplicate_key", "timestamp_before_platform", "timestamp_in_future",
-        "unknown_streamer", "invalid_interval",
-    ),
+    "streamers": ("null_key", "duplicate_key"),
+    "users": ("null_key", "duplicate_key"),
+    "vods": ("null_key", "duplicate_key", "unknown_streamer", "invalid_duration", "unknown_vod_type"),
+    "broadcasts": ("null_key", "duplicate_key", "unknown_streamer"),
     "follows": ("null_key", "duplicate_key", "unknown_user", "unknown_streamer", "timestamp_before_platform"),
+}  # fmt: skip
+# (attribute, reason) planted in place: the row is kept, the attribute nulled
+ATTRIBUTE_KINDS = {
+    "streamers": (
+        ("created_at", "timestamp_before_platform"), ("created_at", "timestamp_in_future"),
+        ("created_at", "null_timestamp"),
+    ),
+    "users": (
+        ("created_at", "timestamp_before_platform"), ("created_at", "timestamp_in_future"),
+        ("created_at", "null_timestamp"),
+    ),
+    "vods": (
+        ("created_at", "timestamp_before_platform"), ("created_at", "timestamp_in_future"),
+        ("broadcast_id", "unknown_broadcast"),
+    ),
+    "broadcasts": (("started_at", "timestamp_before_platform"), ("started_at", "invalid_interval")),
 }  # fmt: skip
 
 
 def _past(rng, n: int) -> pd.Series:
-    base = pd.Timestamp(PLATFORM_START, tz="UTC")
-    return pd.Series(base - pd.to_timedelta(rng.integers(1, 15 * 365, n), unit="D"))
+    """Before the contract's bound: 1970-01-01 (epoch zero, the usual sentinel) or a day of 1970-1989."""
+    base = pd.Timestamp(PLATFORM_START_BOUND, tz="UTC")
+    days = rng.integers(1, 20 * 365, n)
+    days[rng.random(n) < 0.5] = (base - pd.Timestamp("1970-01-01", tz="UTC")).days
+    return pd.Series(base - pd.to_timedelta(days, unit="D"))
 
 
 def _future(rng, end: dt.date, n: int) -> pd.Series:
@@ -166,3 +184,39 @@ def bad_entity_rows(
         ]
         out.append(bad)
     return pd.concat([df, *out], ignore_index=True), labels
+
+
+def doubtful_attributes(
+    df: pd.DataFrame, table: LandingTable, share: float, end: dt.date, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[tuple[str, str, str, str]]]:
+    """Make one attribute doubtful, in place, on about `share` of an entity table's rows (each kind on rows
+    where it can apply: a VOD cut from a broadcast, a broadcast that has ended). Returns the frame and
+    (table, attribute, reason, key) labels."""
+    kinds = ATTRIBUTE_KINDS.get(table.name, ())
+    labels: list[tuple[str, str, str, str]] = []
+    if not kinds:
+        return df, labels
+    key = table.key[0]
+    per_kind = max(1, round(len(df) * share / len(kinds)))
+    free = np.ones(len(df), dtype=bool)
+    for attribute, reason in kinds:
+        eligible = free.copy()
+        if reason == "unknown_broadcast":
+            eligible &= df["broadcast_id"].notna().to_numpy()
+        if reason == "invalid_interval":
+            eligible &= df["ended_at"].notna().to_numpy()
+        rows = rng.choice(np.flatnonzero(eligible), min(per_kind, int(eligible.sum())), replace=False)
+        free[rows] = False
+        idx = df.index[rows]
+        if reason == "timestamp_before_platform":
+            df.loc[idx, attribute] = _past(rng, len(idx)).to_numpy()
+        elif reason == "timestamp_in_future":
+            df.loc[idx, attribute] = _future(rng, end, len(idx)).to_numpy()
+        elif reason == "null_timestamp":
+            df.loc[idx, attribute] = pd.NaT
+        elif reason == "unknown_broadcast":
+            df.loc[idx, attribute] = [f"b_missing_{rng.integers(1e9)}" for _ in idx]
+        elif reason == "invalid_interval":  # ends before it starts: the start is the doubtful attribute
+            df.loc[idx, attribute] = df.loc[idx, "ended_at"] + pd.to_timedelta(rng.integers(60, 3600, len(idx)), "s")
+        labels += [(table.name, attribute, reason, k) for k in df.loc[idx, key].tolist()]
+    return df, labels

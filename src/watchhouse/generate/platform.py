@@ -23,7 +23,7 @@ from watchhouse.generate import catalog as cat
 from watchhouse.generate import events as ev
 from watchhouse.generate.catalog import STREAMER_CENTRIC_MIN_REPEAT
 from watchhouse.generate.config import CATEGORIES, CLIENTS, COMMUNITIES, COUNTRIES, SURFACES, GeneratorConfig
-from watchhouse.generate.corrupt import bad_entity_rows, corrupt_events
+from watchhouse.generate.corrupt import bad_entity_rows, corrupt_events, doubtful_attributes
 from watchhouse.generate.writer import LandingWriter, id_pool, take, to_arrow, to_frame, ts
 
 GENERATOR_DIR = "_generator"  # side outputs only the generator knows (not part of the contract)
@@ -47,7 +47,7 @@ class Ids:
         self.vod_type = pa.array(c.VOD_TYPES)
 
 
-def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels) -> None:
+def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels, doubtful) -> None:
     end = cfg.end_date
     data_end = cat.epoch(end) + cat.DAY
     s_idx = np.arange(len(st.popularity))
@@ -88,8 +88,12 @@ def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels) -> 
             "followed_at": ts(follows[2]),
         },
     }
+    # a stream of its own, so the planted attributes leave every other generated value as it was
+    attribute_rng = np.random.default_rng([cfg.seed, 17])
     for table, cols in frames.items():
-        df, lab = bad_entity_rows(to_frame(table, cols), table, cfg.bad_row_share, end, rng)
+        df, lab = doubtful_attributes(to_frame(table, cols), table, cfg.bad_row_share, end, attribute_rng)
+        doubtful += lab
+        df, lab = bad_entity_rows(df, table, cfg.bad_row_share, end, rng)
         labels += lab
         w.write(table, to_arrow(table, df))
 
@@ -132,6 +136,7 @@ class _World:
         self.live_per_popularity = cfg.live_share * cfg.n_events / max(live_pop, 1e-9)
         self.writer = LandingWriter(out)
         self.labels: list[tuple[str, str, str | None]] = []
+        self.doubtful: list[tuple[str, str, str, str]] = []
         self.abuse_rows: list[pa.Table] = []
         self.live_spill: dict[str, np.ndarray] | None = None
 
@@ -232,7 +237,7 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     world = _World(cfg, out)
     _write_entities(
         cfg, world.writer, world.ids, world.st, world.users_table, world.bc, world.vods, world.follows,
-        world.rng, world.labels,
+        world.rng, world.labels, world.doubtful,
     )  # fmt: skip
     for d in tqdm(range(cfg.days), desc="generating days", unit="day", disable=not progress):
         world.write_vod_views(d)
@@ -243,11 +248,14 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     side.mkdir(parents=True, exist_ok=True)
     viol = pd.DataFrame(world.labels, columns=["table_name", "reason", "row_key"])
     viol.to_parquet(side / "contract_violations.parquet", index=False)
+    doubtful = pd.DataFrame(world.doubtful, columns=["table_name", "attribute", "reason", "row_key"])
+    doubtful.to_parquet(side / "doubtful_attributes.parquet", index=False)
     _write_ground_truth(world, side)
     manifest = {
         "config": json.loads(json.dumps(asdict(cfg), default=str)),
         "rows": w.rows,
         "contract_violations": len(viol),
+        "doubtful_attributes": len(doubtful),
         "abuse_views": int(sum(t.num_rows for t in world.abuse_rows)),
     }
     (side / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -230,8 +230,16 @@ def load_catalogue(vods: DataFrame, id_map: DataFrame, vocab: Vocab) -> Catalogu
         category=column("category", np.int64),
         vod_type=column("vod_type", np.int64),
         duration_bucket=duration_bucket(column("duration", np.float64)),
-        created_ts=column("created_ts", np.int64),
+        created_ts=known_or_oldest(column("created_ts", np.float64)),
     )
+
+
+def known_or_oldest(created_ts: np.ndarray) -> np.ndarray:
+    """Epoch seconds as int64; a VOD whose created_at was doubtful (nulled, docs/landing.md) counts as
+    old as the oldest known VOD: it exists in every window and its age stays within the catalogue's."""
+    known = ~np.isnan(created_ts)
+    oldest = created_ts[known].min() if known.any() else 0.0
+    return np.where(known, created_ts, oldest).astype(np.int64)
 
 
 def lists_frame(
