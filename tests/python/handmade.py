@@ -46,7 +46,7 @@ VODS = [
     ("v1", "s1", "replay", "music", "r", 7200.0, t("2026-11-01 12:05"), "b1", None),
     ("v2", "s1", "clip", "music", "c", 30.0, t("2026-11-01 12:30"), "b1", None),
     ("v3", "s2", "upload", "chess", "u", 600.0, t("2026-10-01 00:00"), None, None),
-    ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, "invalid_duration"),
+    ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, None),  # kept, duration nulled
     ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_vod_type"),
     ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled
     ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # its streamer is old, not bad
@@ -62,8 +62,8 @@ WATCH = [
     ("e6", "u1", "v2", t("2026-11-02 14:00"), INF, "web", "ip1", "home", "non_finite_seconds"),
     ("e7", "u9", "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_user"),
     ("e8", "u1", "v9", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),
-    # its VOD is quarantined for its duration (not yet a kept attribute: issue 18)
-    ("e9", "u1", "v4", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "unknown_vod"),
+    # its VOD's duration is doubtful: the VOD is kept, and so is the view (valued in its type's typical bucket)
+    ("e9", "u1", "v4", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", None),
     ("e10", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60 + 1, "web", "ip1", "home", "watch_exceeds_duration"),
     ("e11", "u1", "v2", t("2026-11-02 14:00"), 30.0 * 3 + 60, "web", "ip1", "home", None),  # exactly at the limit
     ("e12", None, "v2", t("2026-11-02 14:00"), 10.0, "web", "ip1", "home", "null_key"),
@@ -95,6 +95,7 @@ DOUBTFUL = {
     ("users", "u3"): "created_at 2099-01-01 00:00:00: timestamp_in_future",
     ("users", "u4"): "created_at null: null_timestamp",
     ("broadcasts", "b4"): "started_at 2026-11-02 10:00:00: invalid_interval",
+    ("vods", "v4"): "duration_seconds -1.0: invalid_duration",
     ("vods", "v6"): "broadcast_id b99: unknown_broadcast",
 }
 

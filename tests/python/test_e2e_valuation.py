@@ -42,7 +42,9 @@ def test_norms_equal_a_recomputation_from_clean_events(generated):
     # clean = landing rows whose event id ended in view_valuations (one copy per id)
     clean = views[views.event_id.isin(valued_ids)].drop_duplicates("event_id").merge(vods, on="vod_id")
     clean["user_id"] = clean.user_id.map(pseudonym)  # what the marts hold for a landing user id
-    clean["ratio"] = np.minimum(clean.watched_seconds / clean.duration_seconds, 1.0)
+    # a VOD's invalid duration (null, NaN, inf, <= 0) is nulled and its views have no watch ratio
+    duration = clean.duration_seconds.where(np.isfinite(clean.duration_seconds) & (clean.duration_seconds > 0))
+    clean["ratio"] = np.minimum(clean.watched_seconds / duration, 1.0)
     want = clean.groupby("user_id").agg(
         views=("event_id", "size"),
         total=("watched_seconds", "sum"),

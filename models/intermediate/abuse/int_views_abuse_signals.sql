@@ -80,7 +80,10 @@ signals_joined as (
             false
         ) as is_farm_signal,
         user_vod_days.replays >= {{ var('abuse_loop_min_replays') }} as is_loop_signal,
-        views.watched_seconds > views.duration_seconds * {{ var('abuse_overlong_ratio') }} + 5 as is_overlong_signal
+        -- false when the VOD's duration is unknown: nothing to be longer than
+        coalesce(
+            views.watched_seconds > views.duration_seconds * {{ var('abuse_overlong_ratio') }} + 5, false
+        ) as is_overlong_signal
     from views
     inner join user_days
         on views.user_id = user_days.user_id and views.view_date = user_days.view_date

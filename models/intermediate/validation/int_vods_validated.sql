@@ -14,21 +14,19 @@ vod_types as (
     select vod_type from {{ ref('vod_types') }}
 ),
 
--- a doubtful created_at, or a broadcast_id no broadcast has, is the attribute's problem, not the VOD's:
--- the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted
+-- a doubtful created_at or duration, or a broadcast_id no broadcast has, is the attribute's problem, not
+-- the VOD's: the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted
 prechecked as (
     select
         *,
-        coalesce(
-            case when vod_id is null or streamer_id is null then 'null_key' end,
-            case
-                when
-                    duration_seconds is null or isnan(duration_seconds) or duration_seconds <= 0
-                    or duration_seconds = double('Infinity')
-                    then 'invalid_duration'
-            end
-        ) as pre_reason,
-        {{ timestamp_reason('created_at') }} as created_at_issue
+        case when vod_id is null or streamer_id is null then 'null_key' end as pre_reason,
+        {{ timestamp_reason('created_at') }} as created_at_issue,
+        case
+            when
+                duration_seconds is null or isnan(duration_seconds) or duration_seconds <= 0
+                or duration_seconds = double('Infinity')
+                then 'invalid_duration'
+        end as duration_seconds_issue
     from vods
 ),
 
@@ -36,7 +34,8 @@ ranked as (
     select
         *,
         {{ key_rank(
-            ['vod_id'], ['created_at', 'streamer_id', 'vod_type', 'duration_seconds', 'title'], ['created_at_issue']
+            ['vod_id'], ['created_at', 'streamer_id', 'vod_type', 'duration_seconds', 'title'],
+            ['created_at_issue', 'duration_seconds_issue']
         ) }} as key_rank
     from prechecked
 ),
@@ -67,11 +66,14 @@ select
     vod_type,
     category,
     title,
-    duration_seconds,
+    {{ kept_attribute('duration_seconds', 'duration_seconds_issue') }} as duration_seconds,
     {{ kept_attribute('created_at', 'created_at_issue') }} as created_at,
     {{ kept_attribute('broadcast_id', 'broadcast_id_issue') }} as broadcast_id,
     batch_date,
     quarantine_reason,
-    {{ attribute_issues({'created_at': 'created_at_issue', 'broadcast_id': 'broadcast_id_issue'}) }}
-        as attribute_issues
+    {{ attribute_issues({
+        'created_at': 'created_at_issue',
+        'duration_seconds': 'duration_seconds_issue',
+        'broadcast_id': 'broadcast_id_issue'
+    }) }} as attribute_issues
 from reasons_assigned

@@ -18,6 +18,16 @@ edges_computed as (
     from views
 ),
 
+-- a VOD whose duration was doubtful (nulled, docs/landing.md) is bucketed by its type's median duration
+type_durations as (
+    select
+        vod_type,
+        percentile_approx(duration_seconds, 0.5, 10000) as typical_duration
+    from views
+    where duration_seconds is not null
+    group by vod_type
+),
+
 bucketed as (
     select
         views.event_id,
@@ -35,9 +45,12 @@ bucketed as (
         views.ip_hash,
         views.surface,
         views.batch_date,
-        size(filter(edges_computed.edges, edge -> edge < views.duration_seconds)) as duration_bucket
+        size(filter(
+            edges_computed.edges, edge -> edge < coalesce(views.duration_seconds, type_durations.typical_duration)
+        )) as duration_bucket
     from views
     cross join edges_computed
+    left join type_durations on views.vod_type = type_durations.vod_type
 ),
 
 ranked as (

@@ -1,5 +1,5 @@
 -- One row per accepted VOD view of the batch's history, with its VOD's attributes
--- and watch ratio. The base every abuse signal and valuation reads.
+-- and watch ratio (null when the VOD's duration is unknown). The base every abuse signal and valuation reads.
 with views as (
     select * from {{ ref('int_watch_events_accepted') }}
 ),
@@ -24,7 +24,9 @@ joined as (
         views.surface,
         views.batch_date,
         to_date(views.started_at) as view_date,
-        least(views.watched_seconds / vods.duration_seconds, 1.0) as watch_ratio
+        -- null when the VOD's duration was doubtful (nulled, docs/landing.md): `least` would skip the null
+        case when vods.duration_seconds is not null then least(views.watched_seconds / vods.duration_seconds, 1.0) end
+            as watch_ratio
     from views
     inner join vods on views.vod_id = vods.vod_id
 )

@@ -38,7 +38,7 @@ EVENT_KINDS = {
 ENTITY_KINDS = {
     "streamers": ("null_key", "duplicate_key"),
     "users": ("null_key", "duplicate_key"),
-    "vods": ("null_key", "duplicate_key", "unknown_streamer", "invalid_duration", "unknown_vod_type"),
+    "vods": ("null_key", "duplicate_key", "unknown_streamer", "unknown_vod_type"),
     "broadcasts": ("null_key", "duplicate_key", "unknown_streamer"),
     "follows": ("null_key", "duplicate_key", "unknown_user", "unknown_streamer", "timestamp_before_platform"),
 }  # fmt: skip
@@ -54,7 +54,7 @@ ATTRIBUTE_KINDS = {
     ),
     "vods": (
         ("created_at", "timestamp_before_platform"), ("created_at", "timestamp_in_future"),
-        ("broadcast_id", "unknown_broadcast"),
+        ("duration_seconds", "invalid_duration"), ("broadcast_id", "unknown_broadcast"),
     ),
     "broadcasts": (("started_at", "timestamp_before_platform"), ("started_at", "invalid_interval")),
 }  # fmt: skip
@@ -169,8 +169,6 @@ def bad_entity_rows(
                 bad["streamer_id"] = [f"s_missing_{rng.integers(1e9)}" for _ in range(n)]
             elif kind == "unknown_user":
                 bad["user_id"] = [f"u_missing_{rng.integers(1e9)}" for _ in range(n)]
-            elif kind == "invalid_duration":
-                bad["duration_seconds"] = rng.choice([0.0, -30.0, np.nan, np.inf], n)
             elif kind == "unknown_vod_type":
                 bad["vod_type"] = rng.choice(["livestream", "REPLAY", ""], n)
             elif kind == "unknown_broadcast":
@@ -214,6 +212,8 @@ def doubtful_attributes(
             df.loc[idx, attribute] = _future(rng, end, len(idx)).to_numpy()
         elif reason == "null_timestamp":
             df.loc[idx, attribute] = pd.NaT
+        elif reason == "invalid_duration":
+            df.loc[idx, attribute] = rng.choice([0.0, -30.0, np.nan, np.inf], len(idx))
         elif reason == "unknown_broadcast":
             df.loc[idx, attribute] = [f"b_missing_{rng.integers(1e9)}" for _ in idx]
         elif reason == "invalid_interval":  # ends before it starts: the start is the doubtful attribute
