@@ -67,6 +67,11 @@ def test_model_runs_hold_one_row_per_trained_model_and_batch(batches):
 def test_no_model_for_a_batch_is_trained_on_an_item_of_the_next_day(batches):
     landing, home, snaps = batches
     vods = _vods(landing)
+    # a VOD whose landed created_at is doubtful (planted: 1970, 2099, ...) has no date: it is kept and in
+    # scope of every batch (docs/landing.md "Doubtful attributes"), so it is not "of the next day"
+    doubtful = pd.read_parquet(landing / "_generator" / "doubtful_attributes.parquet")
+    undated = set(doubtful.loc[(doubtful.table_name == "vods") & (doubtful.attribute == "created_at"), "row_key"])
+    vods = vods[~vods["vod_id"].isin(undated)]
     later = set(vods.loc[vods["created_at"] >= pd.Timestamp("2026-11-20", tz="UTC"), "vod_id"])
     watched_later = set(mart(home, "view_valuations")["vod_id"]) & later
     assert watched_later, "the landing must hold VODs first existing (and watched) on 11-20 for this test to bite"
