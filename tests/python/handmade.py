@@ -45,7 +45,7 @@ BROADCASTS = [
 VODS = [
     ("v1", "s1", "replay", "music", "r", 7200.0, t("2026-11-01 12:05"), "b1", None),
     ("v2", "s1", "clip", "music", "c", 30.0, t("2026-11-01 12:30"), "b1", None),
-    ("v3", "s2", "upload", "chess", "u", 600.0, t("2026-10-01 00:00"), None, None),
+    ("v3", "s2", "upload", None, "u", 600.0, t("2026-10-01 00:00"), None, None),  # no category: allowed
     ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, None),  # kept, duration nulled
     ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_vod_type"),
     ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled

@@ -12,7 +12,16 @@ import pyarrow as pa
 import pytest
 
 from watchhouse.ml import ranker_data, validation
-from watchhouse.ml.data import Catalogue, WatchLog, arrow_batches, collect_arrays, duration_bucket
+from watchhouse.ml.data import (
+    UNKNOWN_ENTITY,
+    Catalogue,
+    WatchLog,
+    arrow_batches,
+    collect_arrays,
+    duration_bucket,
+    load_catalogue,
+    load_vocab,
+)
 from watchhouse.ml.jobs.common import _position_from_end, history_weights, rerank, seen_pairs
 from watchhouse.ml.params import MLParams
 
@@ -252,3 +261,29 @@ def test_lists_through_parquet_equal_lists_through_arrow(spark, tmp_path):
     assert len(list((tmp_path / "m").glob("*.parquet"))) == 1
     assert len(list((tmp_path / "other").glob("*.parquet"))) == 1
     assert again.count() == 2
+
+
+def test_catalogue_keeps_vods_of_no_category_and_of_unknown_age(spark):
+    """A null category (the contract allows it) is the id map's '(unknown)' member, not a dropped VOD
+    (the catalogue would disagree with ml_id_map); a nulled created_at counts as the oldest known."""
+    vods = spark.createDataFrame(
+        [
+            ("v1", "s1", "music", "clip", 30.0, dt.datetime(2026, 11, 1, tzinfo=dt.UTC)),
+            ("v2", "s1", None, "clip", 30.0, dt.datetime(2026, 11, 5, tzinfo=dt.UTC)),
+            ("v3", "s1", "music", "replay", None, None),
+        ],
+        "vod_id string, streamer_id string, category string, vod_type string, duration_seconds double,"
+        " created_at timestamp",
+    )
+    entities = {"vod": ["v1", "v2", "v3"], "streamer": ["s1"], "category": [UNKNOWN_ENTITY, "music"],
+                "vod_type": ["clip", "replay"], "user": ["u1"]}  # fmt: skip
+    id_map = spark.createDataFrame(
+        [(t, e, i) for t, ids in entities.items() for i, e in enumerate(sorted(ids))],
+        "entity_type string, entity_id string, idx int",
+    )
+    vocab = load_vocab(id_map)
+    catalogue = load_catalogue(vods, id_map, vocab)
+    items = vocab.index("vod", ["v1", "v2", "v3"])
+    assert catalogue.category[items].tolist() == vocab.index("category", ["music", UNKNOWN_ENTITY, "music"]).tolist()
+    oldest = int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp())
+    assert catalogue.created_ts[items].tolist() == [oldest, oldest + 4 * DAY, oldest]

@@ -27,6 +27,9 @@ from pyspark.sql import functions as F
 from watchhouse.recs.popularity import LIST_COLUMNS
 
 ENTITY_TYPES = ("user", "vod", "streamer", "category", "vod_type")
+# the entity_id ml_id_map gives a VOD's missing category or type (the contract allows a null category):
+# the same literal as models/intermediate/ml/ml_id_map.sql
+UNKNOWN_ENTITY = "(unknown)"
 # duration buckets of the item tower and the ranker: floor(log2(duration / 30 s)), 0..9 (30 s .. 4 h+)
 DURATION_BUCKETS = 10
 LIST_ROW_GROUP_ROWS = 1_000_000  # Parquet row group of a list file: Spark's read splits at these
@@ -201,7 +204,8 @@ def duration_bucket(seconds: np.ndarray) -> np.ndarray:
 def load_catalogue(vods: DataFrame, id_map: DataFrame, vocab: Vocab) -> Catalogue:
     """int_vods_accepted (vod_id, streamer_id, category, vod_type, duration_seconds, created_at) as arrays."""
     table = (
-        vods.join(_index(id_map, "vod", "vod_id"), "vod_id")
+        vods.fillna(UNKNOWN_ENTITY, subset=["category", "vod_type"])
+        .join(_index(id_map, "vod", "vod_id"), "vod_id")
         .join(_index(id_map, "streamer", "streamer_id"), "streamer_id")
         .join(_index(id_map, "category", "category"), "category")
         .join(_index(id_map, "vod_type", "vod_type"), "vod_type")
