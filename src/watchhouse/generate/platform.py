@@ -88,7 +88,7 @@ def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels, dou
             "followed_at": ts(follows[2]),
         },
     }
-    # a stream of its own, so the planted attributes leave every other generated value as it was
+    # a stream of its own: planting the attributes draws nothing from the main stream `rng`
     attribute_rng = np.random.default_rng([cfg.seed, 17])
     for table, cols in frames.items():
         df, lab = doubtful_attributes(to_frame(table, cols), table, cfg.bad_row_share, end, attribute_rng)
