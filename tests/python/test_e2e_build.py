@@ -231,11 +231,18 @@ def test_rerun_gives_identical_marts_and_earlier_batches_are_partitions(batches)
 
 
 def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
-    landing, home = tmp_path / "landing", tmp_path / "home"
+    # paths with a space (a JVM option must stay one option), and a table folder with the hidden
+    # files exports leave behind (_SUCCESS, .DS_Store), which Spark and the landing check both skip
+    landing, home = tmp_path / "landing folder", tmp_path / "watchhouse home"
     expected = handmade.write(landing)
+    (landing / "vods" / "_SUCCESS").write_text("")
+    (landing / "vods" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key; no ML: every row's outcome is decided before it
     done = build(landing, home, extra_vars={"ml_enabled": False}, key=None)
     assert f"building batch {handmade.AS_OF}" in done.stdout
+    # the quoted JVM options took effect: the project's log4j2 config, Derby's log in the home
+    assert "Using Spark's default log4j profile" not in done.stdout + done.stderr
+    assert (home / "derby.log").is_file()
     # not the generator's demo data: the demo key is flagged loudly, on stderr
     assert "WARNING: WATCHHOUSE_PSEUDONYM_KEY is not set" in done.stderr and "PUBLIC demo key" in done.stderr
     recon = mart(home, "landing_reconciliation")
