@@ -76,8 +76,33 @@ class LandingInfo:
         }
 
 
+def _hidden(path: Path, folder: Path) -> bool:
+    """Spark skips files and folders whose name starts with '.' or '_' (_SUCCESS, .DS_Store)."""
+    return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+
+
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
+    return sorted(p for p in folder.rglob("*.parquet") if not _hidden(p, folder))
+
+
+def _stray_files(folder: Path) -> list[Path]:
+    """Files Spark would read as Parquet that are not: anything but *.parquet and hidden names."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix != ".parquet" and not _hidden(p, folder)
+    )
+
+
+def _nanosecond_columns(meta: pq.FileMetaData) -> list[str]:
+    """Columns stored as INT64 TIMESTAMP(NANOS): pandas' to_parquet default, which Spark cannot read
+    (PARQUET_TYPE_ILLEGAL). INT96 timestamps also read as ns in Arrow, but Spark reads those."""
+    schema = meta.schema
+    return [
+        schema.column(i).path
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT64"
+        and schema.column(i).logical_type.type == "TIMESTAMP"
+        and '"timeUnit":"nanoseconds"' in schema.column(i).logical_type.to_json()
+    ]
 
 
 def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
@@ -87,6 +112,13 @@ def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
         raise UserError(
             f"landing table {table.name!r} is missing: expected a folder {folder} of Parquet files "
             f"(see README 'Landing contract')"
+        )
+    stray = _stray_files(folder)
+    if stray:
+        shown = ", ".join(str(p.relative_to(root)) for p in stray[:3]) + (" ..." if len(stray) > 3 else "")
+        raise UserError(
+            f"landing table {table.name!r} holds {len(stray)} file(s) that are not Parquet ({shown}): Spark "
+            f"reads every file of {folder}; move them out, or start their names with '_' or '.' so Spark skips them"
         )
     files = _files(folder)
     if not files:
@@ -103,6 +135,13 @@ def check_table(root: Path, table: c.LandingTable, notices: list[str]) -> bool:
         except (pa.ArrowInvalid, OSError) as exc:
             raise UserError(f"{rel}: not a readable Parquet file ({exc})") from None
         rows += meta.num_rows
+        nanos = _nanosecond_columns(meta)  # an extra column too: Spark reads every footer's schema
+        if nanos:
+            raise UserError(
+                f"{rel}: column(s) {', '.join(f'{table.name}.{n}' for n in nanos)} hold nanosecond timestamps, "
+                f"which Spark cannot read; write milli- or microseconds, e.g. pandas "
+                f"df.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True)"
+            )
         unknown = [f for f in schema if f.name not in table.schema.names]
         for expected in table.schema:
             if expected.name not in schema.names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -124,3 +125,45 @@ def test_as_vars_carry_everything_dbt_needs(landing):
     assert got["landing_horizon_date"] == "2026-11-03"
     assert got["landing_partitioned"] == []
     assert got["landing_root"] == str(landing.resolve())
+
+
+def test_nanosecond_timestamps_are_refused_before_spark_with_the_fix(landing):
+    # pandas' to_parquet writes INT64 TIMESTAMP(NANOS) by default; Spark stops on it with
+    # PARQUET_TYPE_ILLEGAL and a Java stack trace, so the check names file, column and the fix
+    path = landing / "watch_events" / "part-0.parquet"
+    frame = pq.read_table(path).to_pandas()
+    frame["started_at"] = pd.to_datetime(frame.started_at, utc=True).astype("datetime64[ns, UTC]")
+    frame.to_parquet(path)
+    assert str(pq.read_schema(path).field("started_at").type) == "timestamp[ns, tz=UTC]"
+    message = (
+        r"watch_events/part-0\.parquet: column\(s\) watch_events\.started_at hold nanosecond timestamps, "
+        r"which Spark cannot read; .*coerce_timestamps='us'"
+    )
+    with pytest.raises(UserError, match=message):
+        inspect_landing(landing)
+    # the fix the message gives is accepted
+    frame.to_parquet(path, coerce_timestamps="us", allow_truncated_timestamps=True)
+    assert inspect_landing(landing).as_of == dt.date(2026, 11, 2)
+
+
+def test_int96_timestamps_which_spark_reads_are_accepted(landing):
+    # Arrow reports INT96 as timestamp[ns] too; only the Parquet logical type tells them apart
+    path = landing / "users" / "part-0.parquet"
+    pq.write_table(pq.read_table(path), path, use_deprecated_int96_timestamps=True)
+    schema = pq.read_metadata(path).schema
+    assert schema.column(schema.names.index("created_at")).physical_type == "INT96"
+    assert inspect_landing(landing).notices == []
+
+
+def test_a_stray_non_parquet_file_is_named_before_spark(landing):
+    (landing / "vods" / "export.csv").write_text("vod_id\nv1\n")
+    (landing / "vods" / "_SUCCESS").write_text("")  # hidden names are skipped, by Spark and by the check
+    (landing / "vods" / ".DS_Store").write_text("")
+    message = (
+        r"landing table 'vods' holds 1 file\(s\) that are not Parquet \(vods/export\.csv\): Spark reads every "
+        r"file of .*; move them out, or start their names with '_' or '\.'"
+    )
+    with pytest.raises(UserError, match=message):
+        inspect_landing(landing)
+    (landing / "vods" / "export.csv").rename(landing / "vods" / "_export.csv")
+    assert inspect_landing(landing).as_of == dt.date(2026, 11, 2)
