@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -54,7 +55,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from watchhouse.landing import inspect_landing
 
-    info = inspect_landing(Path(args.landing), as_of=args.as_of)
+    from watchhouse.runner import Paths
+
+    landing = Path(args.landing) if args.landing else Paths.from_env().landing
+    info = inspect_landing(landing, as_of=args.as_of or os.environ.get("WATCHHOUSE_AS_OF"))
+    for notice in info.notices:
+        print(f"watchhouse: notice: {notice}", file=sys.stderr)
     for key, value in info.as_vars().items():
         print(f"{key}={value}")
     return 0
@@ -215,8 +221,8 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_cmd_generate)
 
     ch = sub.add_parser("check-landing", help="validate a landing folder and print the batch it would build")
-    ch.add_argument("--landing", required=True)
-    ch.add_argument("--as-of", default=None, help="batch date YYYY-MM-DD (default: last complete day)")
+    ch.add_argument("--landing", default=None, help="landing folder (default $WATCHHOUSE_LANDING, as build reads)")
+    ch.add_argument("--as-of", default=None, help="batch date (default $WATCHHOUSE_AS_OF, else last complete day)")
     ch.set_defaults(func=_cmd_check)
 
     b = sub.add_parser("build", help="check the landing data, then dbt build for one batch")

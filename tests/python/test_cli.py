@@ -137,3 +137,18 @@ def test_a_production_build_excludes_only_the_unit_tests(argv, excluded, small_l
     assert args[0] == "build" and ("--exclude-resource-type" in args) == excluded
     if excluded:
         assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
+
+
+def test_check_landing_reads_the_landing_and_batch_that_build_reads(small_landing, tmp_path, monkeypatch, capsys):
+    # no --landing: WATCHHOUSE_LANDING, as `watchhouse build` reads it; no --as-of: WATCHHOUSE_AS_OF
+    monkeypatch.setenv("WATCHHOUSE_LANDING", str(small_landing))
+    monkeypatch.setenv("WATCHHOUSE_AS_OF", "2026-11-19")
+    assert main(["check-landing"]) == 0
+    out = capsys.readouterr().out
+    assert f"landing_root={small_landing}" in out and "as_of=2026-11-19" in out
+    # an explicit flag still wins over the environment
+    assert main(["check-landing", "--landing", str(small_landing), "--as-of", "2026-11-18"]) == 0
+    assert "as_of=2026-11-18" in capsys.readouterr().out
+    monkeypatch.setenv("WATCHHOUSE_LANDING", str(tmp_path / "nowhere"))
+    assert main(["check-landing"]) == 2
+    assert "nowhere" in capsys.readouterr().err
