@@ -54,7 +54,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from watchhouse.landing import inspect_landing
-
     from watchhouse.runner import Paths
 
     landing = Path(args.landing) if args.landing else Paths.from_env().landing
