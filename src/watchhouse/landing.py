@@ -87,9 +87,7 @@ def _files(folder: Path) -> list[Path]:
 
 def _stray_files(folder: Path) -> list[Path]:
     """Files Spark would read as Parquet that are not: anything but *.parquet and hidden names."""
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix != ".parquet" and not _hidden(p, folder)
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".parquet" and not _hidden(p, folder))
 
 
 def _nanosecond_columns(meta: pq.FileMetaData) -> list[str]:

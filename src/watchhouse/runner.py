@@ -174,6 +174,9 @@ def build(
             meta = {**registry.published(batch), **key.manifest_meta(), "target": target}
             version = publish.publish(paths.home, batch, meta=meta)
             print(f"watchhouse: published batch {batch} as {version.name} ({paths.warehouse} -> {version})")
+            # warn-level checks publish; say so where nobody can miss it (docs/quality.md "Severity")
+            for line in failures.failing_quality_checks(paths.warehouse, batch, severity="warn"):
+                print(f"watchhouse: WARNING data-quality check: {line}", file=sys.stderr)
     if rc != 0:
         print(f"watchhouse: dbt build failed (exit {rc}); see {paths.dbt_logs / 'dbt.log'}", file=sys.stderr)
         for line in profiling.failed_nodes(paths.dbt_target, since=started):
@@ -182,6 +185,8 @@ def build(
             print(f"watchhouse: quarantine share over bound: {line}", file=sys.stderr)
         for line in failures.failing_quality_checks(paths.build_warehouse, failed_batch):
             print(f"watchhouse: data-quality check failed: {line}", file=sys.stderr)
+        for line in failures.failing_quality_checks(paths.build_warehouse, failed_batch, severity="warn"):
+            print(f"watchhouse: WARNING data-quality check: {line}", file=sys.stderr)
         shown = publish.published_info(paths.home)
         redoing = f" (while re-processing batch {failed_batch} for late data)" if failed_batch != batch else ""
         print(

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from watchhouse.dashboard import DASHBOARD_MARTS, SECTIONS, build_dashboard
-from watchhouse.dashboard.quality import abuse_share, latest_failures, row_count_drift
+from watchhouse.dashboard.quality import abuse_share, failed_checks_of_batch, latest_failures, row_count_drift
 from watchhouse.dashboard.valuation import top_vods_per_category, watch_ratio_histogram
 from watchhouse.marts import Marts
 
@@ -89,7 +89,7 @@ def test_latest_failures_lists_only_failed_checks_of_the_latest_failing_runs(tmp
     write_mart(tmp_path, "data_quality_results", [
         {"run_id": rid, "run_at": dt.datetime(2026, 11, 20, hour), "batch_date": D, "suite": "batch_health",
          "check_name": "expect_x", "column_name": f"c{j}", "success": ok, "observed_value": str(j),
-         "unexpected_count": 0 if ok else 3, "element_count": 10}
+         "unexpected_count": 0 if ok else 3, "element_count": 10, "severity": "error", "message": f"c{j} = {j}"}
         for rid, hour, oks in runs for j, ok in enumerate(oks)
     ])  # fmt: skip
     with Marts(tmp_path / "warehouse") as marts:
@@ -140,7 +140,8 @@ def test_after_a_failed_run_the_quality_panels_show_that_run_under_a_notice(tmp_
         write_mart(root, "data_quality_results", [
             {"run_id": run_id, "run_at": dt.datetime(2026, 11, 20, 6), "batch_date": D, "suite": "batch_health",
              "check_name": "expect_x", "column_name": "abuse_share", "success": ok, "observed_value": "0.4",
-             "unexpected_count": 0, "element_count": 1, "data_docs_path": ""}
+             "unexpected_count": 0, "element_count": 1, "data_docs_path": "", "severity": "error",
+             "message": "abuse_share = 0.4, outside [0, 0.15]"}
         ])  # fmt: skip
 
     results(tmp_path, "published-run", True)
@@ -156,3 +157,29 @@ def test_after_a_failed_run_the_quality_panels_show_that_run_under_a_notice(tmp_
     assert "the run of batch 2026-11-20 FAILED and was not published" in page
     assert "abuse_share" in page
     assert "FAILED" not in build_dashboard(tmp_path, batch="2026-11-20").path.read_text()
+
+
+def test_a_batch_published_with_warnings_says_so_at_the_top_and_names_the_entities(tmp_path):
+    message = "1 of 40 vod_ids have max_account_share outside [0, 0.5]: v7 0.81"
+    write_mart(tmp_path, "data_quality_results", [
+        {"run_id": "r1", "run_at": dt.datetime(2026, 11, 20, 6), "batch_date": D, "suite": suite,
+         "check_name": "expect_column_values_to_be_between", "column_name": column, "success": ok,
+         "observed_value": None, "unexpected_count": 0 if ok else 1, "element_count": 40, "data_docs_path": "",
+         "severity": severity, "message": text}
+        for suite, column, ok, severity, text in [
+            ("watch_time_concentration", "max_account_share", False, "warn", message),
+            ("batch_health", "abuse_share", False, "warn", "abuse_share = 0.399, outside [0, 0.15]"),
+            ("batch_health", "reconciliation_gap", True, "error", "ok: reconciliation_gap within [0, 0]"),
+        ]
+    ])  # fmt: skip
+    with Marts(tmp_path / "warehouse") as marts:
+        assert failed_checks_of_batch(marts, "2026-11-20") == {"warn": 2}
+        assert failed_checks_of_batch(marts, "2026-11-19") == {}
+        failures = latest_failures(marts)
+    assert sorted(zip(failures.severity, failures.message, strict=True)) == [
+        ("warn", "1 of 40 vod_ids have max_account_share outside [0, 0.5]: v7 0.81"),
+        ("warn", "abuse_share = 0.399, outside [0, 0.15]"),
+    ]
+    page = build_dashboard(tmp_path, batch="2026-11-20").path.read_text()
+    assert "WARNING: 2 data-quality check(s) of batch 2026-11-20 failed" in page
+    assert "v7 0.81" in page and "FAILED" not in page

@@ -101,6 +101,7 @@ def build_dashboard(
         if batch is None and marts.has("data_quality_results"):
             latest = marts.df("select max(batch_date) as d from marts.data_quality_results").d[0]
             batch = None if latest is None else str(latest)[:10]
+        failed = quality.failed_checks_of_batch(marts, batch) if batch and marts.has("data_quality_results") else {}
     links = [("dbt docs (lineage, column docs)", os.path.relpath(home / "docs" / "index.html", out))]
     if ge_docs:
         links.append(("Great Expectations Data Docs (latest run)", ge_docs))
@@ -114,6 +115,8 @@ def build_dashboard(
             f" · the run of batch {batch} FAILED and was not published: the data-quality panels show that run,"
             " the others the last published batch"
         )
+    if failed.get("warn"):  # published with warnings: as visible as a failure, on every page load
+        heading += f" · WARNING: {failed['warn']} data-quality check(s) of batch {batch} failed (Latest failed checks)"
     where = f"the Spark server at {server[0]}:{server[1]}" if server else f"the marts under {home / 'warehouse'}"
     footer = f"Generated from {where} by `watchhouse dashboard` at {now}."
     _write_plotly_js(out)

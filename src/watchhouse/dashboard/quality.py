@@ -71,14 +71,28 @@ def latest_failures(marts: Marts, runs: int = FAILURE_RUNS) -> pd.DataFrame:
             select run_id, max(run_at) as run_at from marts.data_quality_results
             where not success group by run_id order by run_at desc limit ?
         )
-        select r.run_at, r.batch_date, r.suite, r.check_name, r.column_name, r.observed_value,
-               r.unexpected_count, r.element_count
+        select r.run_at, r.batch_date, coalesce(r.severity, 'error') as severity, r.suite, r.check_name,
+               r.column_name, r.message, r.observed_value, r.unexpected_count, r.element_count
         from marts.data_quality_results as r inner join failing_runs using (run_id)
         where not r.success
-        order by r.run_at desc, r.suite, r.column_name
+        order by r.run_at desc, severity, r.suite, r.column_name
         """,
         [runs],
     )
+
+
+def failed_checks_of_batch(marts: Marts, batch: str) -> dict[str, int]:
+    """Failed checks of the latest run of `batch`, by severity ({"warn": 2} ...)."""
+    rows = marts.df(
+        """
+        with runs as (select * from marts.data_quality_results where cast(batch_date as string) = ?)
+        select coalesce(severity, 'error') as severity, count(*) as n from runs
+        where run_at = (select max(run_at) from runs) and not success
+        group by all
+        """,
+        [batch],
+    )
+    return dict(zip(rows.severity, rows.n.astype(int), strict=True))
 
 
 def _failures_table(marts: Marts) -> pd.DataFrame | str:
@@ -96,7 +110,7 @@ def _failures_table(marts: Marts) -> pd.DataFrame | str:
             "batch_date": "batch day",
             "check_name": "check",
             "column_name": "column",
-            "observed_value": "observed value",
+            "observed_value": "observed value (GE)",
             "unexpected_count": "unexpected rows",
             "element_count": "rows checked",
         }
@@ -251,8 +265,9 @@ PANELS = (
     PanelSpec(
         "dq-failures",
         "Latest failed checks",
-        f"The failed checks of the latest {FAILURE_RUNS} runs that had any, with the observed value GE recorded "
-        "and the unexpected row count. From data_quality_results.",
+        f"The failed checks of the latest {FAILURE_RUNS} runs that had any. Severity error: the batch was not "
+        "published; warn: it was published, and this is worth a look. The message names the entities a "
+        "per-entity check is about (all of them in quality_exceptions). From data_quality_results.",
         ("data_quality_results",),
         _failures_table,
     ),
