@@ -3,9 +3,11 @@
     "Doubtful attributes"). The row is kept, the attribute is nulled in the accepted row, and the row
     carries `attribute_issues`, one `column landed-value: reason` entry per doubtful attribute.
 
-    `issues` maps each attribute column to the column holding its reason (null when it is fine). -#}
-{% macro kept_attribute(column, issue_column) %}
-    case when quarantine_reason is not null or {{ issue_column }} is null then {{ column }} end
+    `issues` maps each attribute column to the column holding its reason (null when it is fine).
+    `replacement`: SQL for what a doubtful value becomes instead of null (a grouping key such as
+    vod_type gets the member '(unknown)', so its rows still group and join). -#}
+{% macro kept_attribute(column, issue_column, replacement='null') %}
+    case when quarantine_reason is not null or {{ issue_column }} is null then {{ column }} else {{ replacement }} end
 {%- endmacro %}
 
 {% macro attribute_issues(issues) %}

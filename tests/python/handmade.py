@@ -47,7 +47,7 @@ VODS = [
     ("v2", "s1", "clip", "music", "c", 30.0, t("2026-11-01 12:30"), "b1", None),
     ("v3", "s2", "upload", None, "u", 600.0, t("2026-10-01 00:00"), None, None),  # no category: allowed
     ("v4", "s2", "upload", "chess", "u", -1.0, t("2026-10-01 00:00"), None, None),  # kept, duration nulled
-    ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_vod_type"),
+    ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # kept, as type '(unknown)'
     ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled
     ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # its streamer is old, not bad
     ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_streamer"),
@@ -73,6 +73,8 @@ WATCH = [
     ("e16", "u2", "v1", t("2026-11-03 02:00"), 50.0, "web", "ip1", "home", "after_batch"),
     # u3's created_at is doubtful: the user is kept, and so are its views
     ("e17", "u3", "v1", t("2026-11-02 02:00"), 50.0, "web", "ip1", "home", None),
+    # v5's type is one the seed does not know: the VOD is kept, and so are its views
+    ("e18", "u2", "v5", t("2026-11-02 15:00"), 40.0, "web", "ip2", "home", None),
 ]
 LIVE = [
     ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
@@ -97,6 +99,7 @@ DOUBTFUL = {
     ("broadcasts", "b4"): "started_at 2026-11-02 10:00:00: invalid_interval",
     ("vods", "v4"): "duration_seconds -1.0: invalid_duration",
     ("vods", "v6"): "broadcast_id b99: unknown_broadcast",
+    ("vods", "v5"): "vod_type stream: unknown_vod_type",
 }
 
 TABLES = {

@@ -271,6 +271,8 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     ends = [mart(home, m) for m in ("quarantine_watch_events", "abuse_flags", "view_valuations")]
     assert sum(len(f) for f in ends) == sum(1 for _, reason in expected["watch_events"] if reason != "after_batch")
     assert set(ends[1].event_id) == {"e11"}  # 150 s of a 30 s clip: accepted by the contract, flagged overlong
+    # a view of a VOD whose type the seed does not know is valued, in the type '(unknown)'
+    assert ends[2].set_index("event_id").loc["e18", "vod_type"] == "(unknown)"
 
 
 KEYS = {

@@ -14,20 +14,24 @@ vod_types as (
     select vod_type from {{ ref('vod_types') }}
 ),
 
--- a doubtful created_at or duration, or a broadcast_id no broadcast has, is the attribute's problem, not
+-- a doubtful created_at, duration or type, or a broadcast_id no broadcast has, is the attribute's problem, not
 -- the VOD's: the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted
 prechecked as (
     select
-        *,
-        case when vod_id is null or streamer_id is null then 'null_key' end as pre_reason,
-        {{ timestamp_reason('created_at') }} as created_at_issue,
+        vods.*,
+        case when vods.vod_id is null or vods.streamer_id is null then 'null_key' end as pre_reason,
+        -- a type the seed does not know (another platform's names, a typo): the VOD and its views are
+        -- kept, valued in the type '(unknown)' (docs/landing.md "Doubtful attributes")
+        case when vod_types.vod_type is null then 'unknown_vod_type' end as vod_type_issue,
+        {{ timestamp_reason('vods.created_at') }} as created_at_issue,
         case
             when
-                duration_seconds is null or isnan(duration_seconds) or duration_seconds <= 0
-                or duration_seconds = double('Infinity')
+                vods.duration_seconds is null or isnan(vods.duration_seconds) or vods.duration_seconds <= 0
+                or vods.duration_seconds = double('Infinity')
                 then 'invalid_duration'
         end as duration_seconds_issue
     from vods
+    left join vod_types on vods.vod_type = vod_types.vod_type
 ),
 
 ranked as (
@@ -35,7 +39,7 @@ ranked as (
         *,
         {{ key_rank(
             ['vod_id'], ['created_at', 'streamer_id', 'vod_type', 'duration_seconds', 'title'],
-            ['created_at_issue', 'duration_seconds_issue']
+            ['created_at_issue', 'duration_seconds_issue', 'vod_type_issue']
         ) }} as key_rank
     from prechecked
 ),
@@ -50,20 +54,18 @@ reasons_assigned as (
             ranked.pre_reason,
             case
                 when ranked.key_rank > 1 then 'duplicate_key'
-                when vod_types.vod_type is null then 'unknown_vod_type'
                 when streamers.streamer_id is null then 'unknown_streamer'
             end
         ) as quarantine_reason
     from ranked
     left join streamers on ranked.streamer_id = streamers.streamer_id
     left join broadcasts on ranked.broadcast_id = broadcasts.broadcast_id
-    left join vod_types on ranked.vod_type = vod_types.vod_type
 )
 
 select
     vod_id,
     streamer_id,
-    vod_type,
+    {{ kept_attribute('vod_type', 'vod_type_issue', "'(unknown)'") }} as vod_type,
     category,
     title,
     {{ kept_attribute('duration_seconds', 'duration_seconds_issue') }} as duration_seconds,
@@ -72,6 +74,7 @@ select
     batch_date,
     quarantine_reason,
     {{ attribute_issues({
+        'vod_type': 'vod_type_issue',
         'created_at': 'created_at_issue',
         'duration_seconds': 'duration_seconds_issue',
         'broadcast_id': 'broadcast_id_issue'

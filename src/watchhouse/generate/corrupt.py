@@ -42,6 +42,9 @@ ENTITY_KINDS = {
     "broadcasts": ("null_key", "duplicate_key", "unknown_streamer"),
     "follows": ("null_key", "duplicate_key", "unknown_user", "unknown_streamer", "timestamp_before_platform"),
 }  # fmt: skip
+# extra entity rows whose only fault is one attribute: kept with it replaced (docs/landing.md "Doubtful
+# attributes"), so labelled as a doubtful attribute, not a quarantine reason (split_kept)
+KEPT_KINDS = {("vods", "unknown_vod_type"): "vod_type"}
 # (attribute, reason) planted in place: the row is kept, the attribute nulled
 ATTRIBUTE_KINDS = {
     "streamers": (
@@ -220,3 +223,12 @@ def doubtful_attributes(
             df.loc[idx, attribute] = df.loc[idx, "ended_at"] + pd.to_timedelta(rng.integers(60, 3600, len(idx)), "s")
         labels += [(table.name, attribute, reason, k) for k in df.loc[idx, key].tolist()]
     return df, labels
+
+
+def split_kept(
+    labels: list[tuple[str, str, str | None]],
+) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, str, str, str]]]:
+    """bad_entity_rows' labels -> (quarantine labels, doubtful-attribute labels of the KEPT_KINDS rows)."""
+    quarantined = [label for label in labels if (label[0], label[1]) not in KEPT_KINDS]
+    kept = [(t, KEPT_KINDS[(t, kind)], kind, key) for t, kind, key in labels if (t, kind) in KEPT_KINDS]
+    return quarantined, kept
