@@ -38,11 +38,12 @@ def _positive(text: str) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from watchhouse.generate.config import GeneratorConfig
     from watchhouse.generate.platform import generate
+    from watchhouse.generate.profiles import profile
 
     try:
         cfg = GeneratorConfig(
             users=args.users, streamers=args.streamers, days=args.days, events=args.events,
-            end_date=args.end_date, seed=args.seed,
+            end_date=args.end_date, seed=args.seed, abuse=profile(args.abuse_profile),
         )  # fmt: skip
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -153,6 +154,24 @@ def _cmd_abuse_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_abuse_robustness(args: argparse.Namespace) -> int:
+    from watchhouse.generate.profiles import PROFILES, profile
+    from watchhouse.quality.abuse_robustness import run_profile, table
+
+    names = args.profiles.split(",") if args.profiles else sorted(PROFILES)
+    for name in names:
+        try:
+            profile(name)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    results = []
+    for name in names:
+        print(f"watchhouse: profile {name}: {args.users} users x {args.days} days, building", file=sys.stderr)
+        results.append(run_profile(name, args.users, args.days, args.seed, Path(args.work)))
+    print(table(results))
+    return 0
+
+
 def _cmd_pseudonym(args: argparse.Namespace) -> int:
     from watchhouse import privacy
     from watchhouse.runner import Paths
@@ -216,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--events", type=_positive, default=None, help="target VOD watch events (default 3.5/user/day)")
     g.add_argument("--end-date", type=_date, default=dt.date(2026, 11, 20), help="last day of events")
     g.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data")
+    g.add_argument(
+        "--abuse-profile", default="default", help="shape of the planted abuse and heavy honest use (docs/generator.md)"
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_cmd_generate)
 
@@ -247,6 +269,16 @@ def parser() -> argparse.ArgumentParser:
 
     ar = sub.add_parser("abuse-report", help="precision/recall of abuse_flags against abuse_labels (generated data)")
     ar.set_defaults(func=_cmd_abuse_report)
+
+    rb = sub.add_parser(
+        "abuse-robustness", help="precision/recall of the abuse filter per generator profile (docs/valuation.md)"
+    )
+    rb.add_argument("--profiles", default=None, help="comma-separated profile names (default: every profile)")
+    rb.add_argument("--users", type=_positive, default=1000, help="normal users per landing (default 1000)")
+    rb.add_argument("--days", type=_positive, default=3, help="days per landing (default 3)")
+    rb.add_argument("--seed", type=int, default=21, help="generator seed (default 21)")
+    rb.add_argument("--work", required=True, help="folder for each profile's landing and home")
+    rb.set_defaults(func=_cmd_abuse_robustness)
 
     db = sub.add_parser("dashboard", help="write $WATCHHOUSE_HOME/dashboard/index.html from the marts")
     db.set_defaults(func=_cmd_dashboard)

@@ -152,3 +152,10 @@ def test_check_landing_reads_the_landing_and_batch_that_build_reads(small_landin
     monkeypatch.setenv("WATCHHOUSE_LANDING", str(tmp_path / "nowhere"))
     assert main(["check-landing"]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_an_unknown_abuse_profile_names_the_profiles_there_are(capsys, tmp_path):
+    assert main(["generate", "--out", str(tmp_path / "x"), "--abuse-profile", "sneaky"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("watchhouse: error: abuse profile 'sneaky' is not one of default, heavy_normal,")
+    assert not (tmp_path / "x").exists()

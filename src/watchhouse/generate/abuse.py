@@ -8,7 +8,7 @@ ordinary users on some days, so only the loop views are labelled.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class AbusePlan:
     loop_days: np.ndarray  # (days,) number of replay-loop user-days
     n_extra_users: int
     datacenter_ip0: int  # first ip index of the abusers' pool
+    popular_streamers: np.ndarray  # the most popular streamers: where camouflage views go
+    # multi-day loops (loop_days > 1): (start day, days) per actor; its (user, VOD) is picked on its first day
+    loop_actors: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    loop_picks: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _actor_days(actor_days: int, days: int, rng: np.random.Generator) -> np.ndarray:
@@ -45,15 +49,22 @@ def plan_abuse(cfg: GeneratorConfig, popularity: np.ndarray, n_ips: int, rng: np
     a = cfg.abuse
     total = cfg.n_events * a.share
     days = cfg.days
-    # bots: a working shift of 4..12 h at one view per interval
-    bot_per_day = 8 * 3600 / a.bot_interval_seconds
+    # bots: a working shift (default 4..12 h) at one view per interval
+    bot_per_day = float(np.mean(a.bot_shift_hours)) * 3600 / a.bot_interval_seconds
     bot_days = _actor_days(math.ceil(total * a.bot_fraction / bot_per_day) if a.share > 0 else 0, days, rng)
     n_bots = len(bot_days)
-    farm_per_day = a.farm_accounts * a.farm_target_vods * 4
+    farm_per_day = a.farm_accounts * a.farm_target_vods * (a.farm_views_per_vod[0] + a.farm_views_per_vod[1] - 1) / 2
     farm_days = _actor_days(math.ceil(total * a.farm_fraction / farm_per_day) if a.share > 0 else 0, days, rng)
     n_farms = len(farm_days)
     loop_total = total * max(0.0, 1 - a.bot_fraction - a.farm_fraction)
     loop_days_total = math.ceil(loop_total / np.mean(a.loop_replays)) if a.share > 0 else 0
+    if a.loop_days > 1:  # the same user replays the same VOD on consecutive days
+        n_actors = math.ceil(loop_days_total / a.loop_days)
+        starts = rng.integers(0, max(1, days - a.loop_days + 1), n_actors)
+        loop_actors = np.column_stack([starts, np.full(n_actors, a.loop_days)])
+        loop_days_total = 0
+    else:
+        loop_actors = np.zeros((0, 2), dtype=np.int64)
     loop_days = np.bincount(rng.integers(0, days, loop_days_total), minlength=days)
     u0 = cfg.users
     bot_users = np.arange(u0, u0 + n_bots)
@@ -72,6 +83,8 @@ def plan_abuse(cfg: GeneratorConfig, popularity: np.ndarray, n_ips: int, rng: np
         loop_days=loop_days,
         n_extra_users=n_bots + n_farms * a.farm_accounts,
         datacenter_ip0=n_ips + n_farms * a.farm_ips,
+        popular_streamers=np.argsort(popularity)[::-1][: max(1, min(10, len(popularity) // 10))],
+        loop_actors=loop_actors,
     )
 
 
@@ -105,44 +118,55 @@ def abuse_views(
         cols["kind"].append(np.full(n, kind))
 
     target_vods = np.concatenate([_streamer_vods(vods, s, day_start) for s in plan.bot_targets])
+    popular_vods = np.concatenate([_streamer_vods(vods, s, day_start) for s in plan.popular_streamers])
     for i in np.flatnonzero(plan.bot_days[:, day]):
         if len(target_vods) == 0:
             break
-        shift = rng.uniform(4, 12) * 3600
+        shift = rng.uniform(*a.bot_shift_hours) * 3600
         n = int(shift / a.bot_interval_seconds)
-        gaps = a.bot_interval_seconds + rng.normal(0, a.bot_jitter_seconds, n)
-        start = day_start + rng.integers(0, DAY - int(shift))
+        if a.bot_gaps == "exponential":
+            gaps = rng.exponential(a.bot_interval_seconds, n)
+        else:
+            gaps = a.bot_interval_seconds + rng.normal(0, a.bot_jitter_seconds, n)
+        start = day_start + rng.integers(0, max(1, DAY - int(shift)))
         vod = rng.choice(target_vods, n)
-        add(
-            plan.bot_users[i],
-            vod,
-            start + np.cumsum(gaps),
-            rng.uniform(*a.bot_watch_seconds, n),
-            plan.datacenter_ip0 + i % 3,
-            0,
-        )
+        watched = rng.uniform(*a.bot_watch_seconds, n)
+        if a.bot_camouflage > 0 and len(popular_vods):
+            # camouflage: some views on popular content, watched for a plausible share of the VOD
+            camo = rng.random(n) < a.bot_camouflage
+            vod[camo] = rng.choice(popular_vods, int(camo.sum()))
+            watched[camo] = vods.duration[vod[camo]] * rng.uniform(0.2, 0.9, int(camo.sum()))
+        add(plan.bot_users[i], vod, start + np.cumsum(gaps), watched, plan.datacenter_ip0 + i % 3, 0)
     for f in np.flatnonzero(plan.farm_days[:, day]):
         cand = _streamer_vods(vods, plan.farm_streamer[f], day_start)
         if len(cand) == 0:
             continue
         targets = rng.choice(cand, min(a.farm_target_vods, len(cand)), replace=False)
         for acc_i, acc in enumerate(plan.farm_users[f]):
-            k = rng.integers(2, 7, len(targets))
+            k = rng.integers(a.farm_views_per_vod[0], a.farm_views_per_vod[1], len(targets))
             vod = np.repeat(targets, k)
             started = day_start + rng.integers(10 * 3600, 22 * 3600, len(vod))
             watched = vods.duration[vod] * rng.uniform(0.3, 0.8, len(vod))
             add(acc, vod, np.sort(started), watched, plan.farm_ips[f, acc_i % a.farm_ips], 1)
     short = np.flatnonzero(vods.duration < 600)
     short = short[vods.created_at[short] < day_start]
-    for _ in range(int(plan.loop_days[day])):
-        if len(short) == 0 or len(normal_users) == 0:
-            break
-        user = rng.choice(normal_users)
-        vod = rng.choice(short)
+
+    def loop(user: int, vod: int) -> None:
         n = int(rng.integers(*a.loop_replays))
         watched = vods.duration[vod] * rng.uniform(0.9, 1.0, n)
         started = day_start + rng.integers(0, DAY // 2) + np.cumsum(watched + rng.uniform(1, 8, n)) - watched
         add(user, np.full(n, vod), started, watched, home_ip[user], 2)
+
+    for _ in range(int(plan.loop_days[day])):
+        if len(short) == 0 or len(normal_users) == 0:
+            break
+        loop(rng.choice(normal_users), rng.choice(short))
+    for actor, (first, span) in enumerate(plan.loop_actors):
+        if not first <= day < first + span or len(short) == 0 or len(normal_users) == 0:
+            continue
+        if actor not in plan.loop_picks:  # picked on its first day, kept for the days after
+            plan.loop_picks[actor] = (int(rng.choice(normal_users)), int(rng.choice(short)))
+        loop(*plan.loop_picks[actor])
     out = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for k, v in cols.items()}
     keep = out["started_at"] < day_start + DAY
     return {k: v[keep] for k, v in out.items()}

@@ -91,6 +91,16 @@ class AbuseConfig:
     farm_ips: int = 3  # ip hashes a farm's accounts share
     farm_target_vods: int = 4
     loop_replays: tuple[int, int] = (25, 120)  # replays of one VOD by one user in a day
+    # shapes written to evade fixed rules (watchhouse.generate.profiles); the defaults are the shapes above
+    bot_shift_hours: tuple[float, float] = (4.0, 12.0)  # a bot works this long a day (24: all day)
+    bot_gaps: str = "normal"  # "normal": interval +- jitter; "exponential": memoryless, CV 1
+    bot_camouflage: float = 0.0  # share of a bot's views on popular VODs, watched like a person would
+    farm_views_per_vod: tuple[int, int] = (2, 7)  # views of each target VOD per account and day
+    loop_days: int = 1  # a loop runs on this many consecutive days, same user and VOD
+    # heavy but honest use: labelled normal (_generator/heavy_use), must not be flagged
+    binge_users: int = 0  # users who watch 40-90 VODs through in a day
+    clip_replayers: int = 0  # users who replay one short clip 4-9 times in a day
+    shared_ip_groups: int = 0  # campuses / carriers: groups of 20-60 normal users on one IP hash
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,10 @@ class GeneratorConfig:
             raise ValueError(f"bad_row_share={self.bad_row_share}: use a share in [0, 0.2)")
         if not 0 <= self.abuse.share < 0.5:
             raise ValueError(f"abuse share={self.abuse.share}: use a share in [0, 0.5)")
+        if self.abuse.bot_gaps not in ("normal", "exponential"):
+            raise ValueError(f"bot_gaps={self.abuse.bot_gaps!r}: use 'normal' or 'exponential'")
+        if self.abuse.loop_days < 1:
+            raise ValueError(f"loop_days={self.abuse.loop_days}: need at least 1 day")
 
     @property
     def n_streamers(self) -> int:

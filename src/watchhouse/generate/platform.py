@@ -21,9 +21,10 @@ from watchhouse import contract as c
 from watchhouse.generate import abuse as ab
 from watchhouse.generate import catalog as cat
 from watchhouse.generate import events as ev
+from watchhouse.generate import heavy_use as hu
 from watchhouse.generate.catalog import STREAMER_CENTRIC_MIN_REPEAT
 from watchhouse.generate.config import CATEGORIES, CLIENTS, COMMUNITIES, COUNTRIES, SURFACES, GeneratorConfig
-from watchhouse.generate.corrupt import bad_entity_rows, corrupt_events, doubtful_attributes
+from watchhouse.generate.corrupt import bad_entity_rows, corrupt_events, doubtful_attributes, split_kept
 from watchhouse.generate.writer import LandingWriter, id_pool, take, to_arrow, to_frame, ts
 
 GENERATOR_DIR = "_generator"  # side outputs only the generator knows (not part of the contract)
@@ -94,7 +95,9 @@ def _write_entities(cfg, w, ids, st, us_all, bc, vods, follows, rng, labels, dou
         df, lab = doubtful_attributes(to_frame(table, cols), table, cfg.bad_row_share, end, attribute_rng)
         doubtful += lab
         df, lab = bad_entity_rows(df, table, cfg.bad_row_share, end, rng)
-        labels += lab
+        quarantined, kept = split_kept(lab)
+        labels += quarantined
+        doubtful += kept
         w.write(table, to_arrow(table, df))
 
 
@@ -116,6 +119,11 @@ class _World:
         self.vods = cat.make_vods(cfg, self.st, self.bc, rng)
         self.us = cat.make_users(cfg, self.st, rng)
         self.plan = ab.plan_abuse(cfg, self.st.popularity, 2 * cfg.users, rng)
+        # heavy honest use (profiles only), from a stream of its own: the default landing draws nothing here
+        a = cfg.abuse
+        self.heavy_rng = np.random.default_rng([cfg.seed, 23])
+        wants_heavy = a.binge_users or a.clip_replayers or a.shared_ip_groups
+        self.heavy = hu.plan_heavy_use(cfg, self.us, self.heavy_rng) if wants_heavy else None
         self.start = cat.epoch(cfg.start_date)
         self.data_end = cat.epoch(cfg.end_date) + cat.DAY
         n_extra = self.plan.n_extra_users
@@ -159,6 +167,11 @@ class _World:
                 a["client"] = np.zeros(len(a["user"]), dtype=np.int64)
                 a["surface"] = np.full(len(a["user"]), 2)
                 v = {k: np.concatenate([v[k], a[k]]) for k in v}
+                if self.heavy is not None:
+                    h = hu.heavy_views(self.heavy, day_start, self.vods, us.home_ip, self.heavy_rng)
+                    h["client"] = us.client[h["user"]]
+                    h["surface"] = np.zeros(len(h["user"]), dtype=np.int64)
+                    v = {k: np.concatenate([v[k], h[k]]) for k in v}
             order = np.argsort(v["started_at"], kind="stable")
             v = {k: x[order] for k, x in v.items()}
             event_ids = pa.array([f"e{day:%Y%m%d}{i:08d}" for i in range(seq, seq + len(order))])
@@ -251,6 +264,10 @@ def generate(cfg: GeneratorConfig, out: Path, progress: bool = True) -> dict:
     doubtful = pd.DataFrame(world.doubtful, columns=["table_name", "attribute", "reason", "row_key"])
     doubtful.to_parquet(side / "doubtful_attributes.parquet", index=False)
     _write_ground_truth(world, side)
+    if world.heavy is not None:
+        heavy = pd.DataFrame(world.heavy.labels(), columns=["user", "behaviour"])
+        heavy.insert(0, "user_id", [world.ids.user[u].as_py() for u in heavy.pop("user")])
+        heavy.to_parquet(side / "heavy_use.parquet", index=False)
     manifest = {
         "config": json.loads(json.dumps(asdict(cfg), default=str)),
         "rows": w.rows,

@@ -1,0 +1,48 @@
+"""Named abuse profiles: shapes of bots, farms and loops beyond the default one, and heavy but honest use.
+
+The abuse filter is tuned on some profiles and reported on the others (docs/valuation.md "Robustness"),
+so that its figures describe the filter and not one generator. The shapes follow issue 18: jittered
+timing, bots that run all day, farms spread over many IPs with few views per account, loops spread
+over days, camouflage viewing of popular content; and, labelled normal, binge watchers, people
+replaying a short clip, and campuses / carriers where many people share one IP hash.
+"""
+
+from __future__ import annotations
+
+from watchhouse.generate.config import AbuseConfig
+
+PROFILES: dict[str, AbuseConfig] = {
+    # the generator's own shapes (what the filter was first written against)
+    "default": AbuseConfig(),
+    # bots: memoryless gaps (no regular rhythm), all day, human-length watches, a third camouflage
+    "jittered_bots": AbuseConfig(
+        share=0.05, bot_fraction=0.8, farm_fraction=0.1, bot_interval_seconds=120.0, bot_gaps="exponential",
+        bot_shift_hours=(20.0, 24.0), bot_watch_seconds=(15.0, 60.0), bot_camouflage=0.35,
+    ),
+    # bots in short regular bursts, but slow and with long watches (few views a day)
+    "slow_bots": AbuseConfig(
+        share=0.03, bot_fraction=0.8, farm_fraction=0.1, bot_interval_seconds=300.0, bot_jitter_seconds=60.0,
+        bot_shift_hours=(2.0, 4.0), bot_watch_seconds=(30.0, 120.0),
+    ),
+    # farms: one IP per account (residential proxies), one or two views per VOD and account
+    "proxy_farms": AbuseConfig(
+        share=0.05, bot_fraction=0.1, farm_fraction=0.8, farm_accounts=60, farm_ips=60, farm_target_vods=6,
+        farm_views_per_vod=(1, 3),
+    ),
+    # farms: a few IPs, many accounts, many target VODs
+    "wide_farms": AbuseConfig(
+        share=0.05, bot_fraction=0.1, farm_fraction=0.8, farm_accounts=25, farm_ips=5, farm_target_vods=12,
+        farm_views_per_vod=(1, 4),
+    ),
+    # loops: few replays a day, over several days
+    "slow_loops": AbuseConfig(share=0.04, bot_fraction=0.1, farm_fraction=0.1, loop_replays=(6, 12), loop_days=4),
+    # heavy honest use only (a little default abuse, so the filter has something to find)
+    "heavy_normal": AbuseConfig(share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4),
+}  # fmt: skip
+
+
+def profile(name: str) -> AbuseConfig:
+    """The AbuseConfig of a named profile; a name not in PROFILES is refused with the names there are."""
+    if name not in PROFILES:
+        raise ValueError(f"abuse profile {name!r} is not one of {', '.join(sorted(PROFILES))}")
+    return PROFILES[name]

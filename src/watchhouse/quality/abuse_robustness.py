@@ -1,0 +1,111 @@
+"""The abuse filter on shapes it was not written against: for each named generator profile
+(watchhouse.generate.profiles), generate a landing, build the valuation, and score abuse_flags against
+the planted labels - precision and recall overall and per kind - and the share of heavy honest users'
+views that were flagged (their false-positive rate). `watchhouse abuse-robustness` prints the table that
+docs/valuation.md "Robustness" records.
+
+Only views that reached the valuation count (a quarantined view is the contract's business, not the
+filter's): the labelled views among view_valuations + abuse_flags, as `watchhouse abuse-report` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from watchhouse.quality.abuse_eval import abuse_scores
+
+BUILD_SELECT = "+abuse_flags +view_valuations +quarantine_watch_events"
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    profile: str
+    scores: dict[str, dict[str, float]]  # abuse_scores: overall and per kind
+    heavy: dict[str, dict[str, float]]  # behaviour -> {views, flagged, rate}
+
+
+def _read(folder: Path) -> str:
+    return f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+
+
+def score(landing: Path, marts: Path) -> tuple[dict, dict]:
+    """(abuse_scores, heavy-use false-positive rates) of one built landing (marts: the marts folder)."""
+    con = duckdb.connect()
+    reached = f"select event_id from {_read(marts / 'view_valuations')} union all " + (
+        f"select event_id from {_read(marts / 'abuse_flags')}"
+    )
+    labels = con.execute(
+        f"select event_id, abuse_kind from {_read(landing / 'abuse_labels')} where event_id in ({reached})"
+    ).df()
+    flags = con.execute(f"select event_id, abuse_kind from {_read(marts / 'abuse_flags')}").df()
+    heavy: dict[str, dict[str, float]] = {}
+    side = landing / "_generator" / "heavy_use.parquet"
+    if side.is_file():
+        rows = con.execute(
+            f"""with heavy as (select * from read_parquet('{side}')),
+                     views as (select w.event_id, h.behaviour from {_read(landing / "watch_events")} as w
+                               inner join heavy as h on w.user_id = h.user_id
+                               where w.event_id in ({reached})
+                                 and w.event_id not in (select event_id from {_read(landing / "abuse_labels")}))
+                select behaviour, count(*) as views,
+                       count(*) filter (where event_id in (select event_id from {_read(marts / "abuse_flags")}))
+                           as flagged
+                from views group by behaviour order by behaviour"""
+        ).fetchall()
+        heavy = {b: {"views": v, "flagged": f, "rate": f / v if v else 0.0} for b, v, f in rows}
+    return abuse_scores(flags, labels), heavy
+
+
+def run_profile(
+    name: str, users: int, days: int, seed: int, work: Path, extra_vars: dict | None = None
+) -> ProfileResult:
+    """Generate the profile's landing under `work`, build the valuation into its own home, score it."""
+    from watchhouse.generate.config import GeneratorConfig
+    from watchhouse.generate.platform import generate
+    from watchhouse.generate.profiles import profile
+
+    landing, home = work / name / "landing", work / name / "home"
+    generate(GeneratorConfig(users=users, days=days, seed=seed, abuse=profile(name)), landing, progress=False)
+    env = {**os.environ, "WATCHHOUSE_LANDING": str(landing), "WATCHHOUSE_HOME": str(home)}
+    build_vars = json.dumps({"ml_enabled": False, **(extra_vars or {})})
+    done = subprocess.run(
+        [sys.executable, "-m", "watchhouse", "build", "--select", BUILD_SELECT, "--vars", build_vars],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+        raise RuntimeError(f"profile {name}: the build failed (exit {done.returncode}):\n{tail}")
+    scores, heavy = score(landing, home / "warehouse" / "marts.db")
+    return ProfileResult(name, scores, heavy)
+
+
+def table(results: list[ProfileResult]) -> str:
+    """A markdown table: one row per profile x kind (overall first), then heavy-use rows."""
+    lines = [
+        "| profile | kind | labelled | flagged | precision | recall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for kind, s in r.scores.items():
+            lines.append(
+                f"| {r.profile} | {kind} | {s['labelled']:,} | {s['flagged']:,} | "
+                f"{s['precision']:.3f} | {s['recall']:.3f} |"
+            )
+    heavy = [(r.profile, b, h) for r in results for b, h in r.heavy.items()]
+    if heavy:
+        lines += ["", "| profile | heavy honest use | views | flagged | false-positive rate |", "|---|---|---|---|---|"]
+        lines += [f"| {p} | {b} | {h['views']:,} | {h['flagged']:,} | {h['rate']:.4f} |" for p, b, h in heavy]
+    return "\n".join(lines)
+
+
+def frame(results: list[ProfileResult]) -> pd.DataFrame:
+    """The scores as one frame (profile, kind, precision, recall, labelled, flagged), for tests and notebooks."""
+    return pd.DataFrame([{"profile": r.profile, "kind": kind, **s} for r in results for kind, s in r.scores.items()])
