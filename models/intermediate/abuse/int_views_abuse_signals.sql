@@ -19,7 +19,9 @@ user_days as (
         view_date,
         count(*) as user_day_views,
         avg(cast(watched_seconds < {{ var('abuse_bot_short_seconds') }} as int)) as short_share,
-        stddev_pop(gap_seconds) / nullif(avg(gap_seconds), 0) as gap_cv
+        stddev_pop(gap_seconds) / nullif(avg(gap_seconds), 0) as gap_cv,
+        -- clock hours (UTC) with a view: a person sleeps, a script need not
+        count(distinct hour(started_at)) as active_hours
     from gaps_measured
     group by user_id, view_date
 ),
@@ -46,6 +48,24 @@ user_vod_days as (
     group by user_id, vod_id, view_date
 ),
 
+-- a loop spread over days: the same user's replays of the same VOD within abuse_loop_window_days
+-- either side of the day, and how many of those days were intense (>= abuse_loop_min_daily_replays)
+loop_windows as (
+    select
+        this_day.user_id,
+        this_day.vod_id,
+        this_day.view_date,
+        sum(other_day.replays) as window_replays,
+        count_if(other_day.replays >= {{ var('abuse_loop_min_daily_replays') }}) as intense_days
+    from user_vod_days as this_day
+    inner join user_vod_days as other_day
+        on
+            this_day.user_id = other_day.user_id
+            and this_day.vod_id = other_day.vod_id
+            and abs(datediff(this_day.view_date, other_day.view_date)) <= {{ var('abuse_loop_window_days') }}
+    group by this_day.user_id, this_day.vod_id, this_day.view_date
+),
+
 signals_joined as (
     select
         views.event_id,
@@ -66,20 +86,43 @@ signals_joined as (
         user_days.user_day_views,
         user_days.short_share,
         user_days.gap_cv,
+        user_days.active_hours,
+        loop_windows.window_replays,
+        loop_windows.intense_days,
         ip_vod_days.ip_accounts,
         ip_vod_days.ip_vod_views,
         user_vod_days.replays,
-        (
-            user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
-            and user_days.short_share >= {{ var('abuse_bot_min_short_share') }}
-            and coalesce(user_days.gap_cv <= {{ var('abuse_bot_max_gap_cv') }}, false)
+        coalesce(
+            -- a script of short views on a timer
+            (
+                user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
+                and user_days.short_share >= {{ var('abuse_bot_min_short_share') }}
+                and user_days.gap_cv <= {{ var('abuse_bot_max_gap_cv') }}
+            )
+            -- a timer, however long each view: a person's gaps follow what they watched and when they pause
+            or (
+                user_days.user_day_views >= {{ var('abuse_bot_timer_min_views') }}
+                and user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }}
+            )
+            -- awake around the clock, however irregular
+            or (
+                user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
+                and user_days.active_hours >= {{ var('abuse_bot_min_active_hours') }}
+            ),
+            false
         ) as is_bot_signal,
         coalesce(
             ip_vod_days.ip_accounts >= {{ var('abuse_farm_min_accounts') }}
             and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_views') }},
             false
         ) as is_farm_signal,
-        user_vod_days.replays >= {{ var('abuse_loop_min_replays') }} as is_loop_signal,
+        (
+            user_vod_days.replays >= {{ var('abuse_loop_min_replays') }}
+            or (
+                loop_windows.window_replays >= {{ var('abuse_loop_min_window_replays') }}
+                and loop_windows.intense_days >= 2
+            )
+        ) as is_loop_signal,
         -- false when the VOD's duration is unknown: nothing to be longer than
         coalesce(
             views.watched_seconds > views.duration_seconds * {{ var('abuse_overlong_ratio') }} + 5, false
@@ -97,6 +140,11 @@ signals_joined as (
             views.user_id = user_vod_days.user_id
             and views.vod_id = user_vod_days.vod_id
             and views.view_date = user_vod_days.view_date
+    inner join loop_windows
+        on
+            views.user_id = loop_windows.user_id
+            and views.vod_id = loop_windows.vod_id
+            and views.view_date = loop_windows.view_date
 ),
 
 flags_combined as (

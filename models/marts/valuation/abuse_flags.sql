@@ -13,10 +13,12 @@ flagged as (
         started_at,
         watched_seconds,
         batch_date,
+        -- the most specific explanation first: a farm or a loop names the VOD it inflates (back-to-back
+        -- replays also run like a timer, so a loop is often a bot day too); every signal is in `reasons`
         case
-            when is_bot_signal then 'bot'
             when is_farm_signal then 'view_farm'
             when is_loop_signal then 'replay_loop'
+            when is_bot_signal then 'bot'
             else 'overlong_watch'
         end as abuse_kind,
         concat_ws(
@@ -24,8 +26,9 @@ flagged as (
             case
                 when is_bot_signal
                     then format_string(
-                        'bot: %d views that day, %.0f%% under %ds, gap CV %.2f',
-                        user_day_views, 100 * short_share, {{ var('abuse_bot_short_seconds') }}, gap_cv
+                        'bot: %d views that day in %d clock hours, %.0f%% under %ds, gap CV %.2f',
+                        user_day_views, active_hours, 100 * short_share, {{ var('abuse_bot_short_seconds') }},
+                        coalesce(gap_cv, double('NaN'))
                     )
             end,
             case
@@ -37,7 +40,10 @@ flagged as (
             end,
             case
                 when is_loop_signal
-                    then format_string('replay_loop: %d views of this VOD by this user that day', replays)
+                    then format_string(
+                        'replay_loop: %d views of this VOD by this user that day, %d within %d days either side',
+                        replays, window_replays, {{ var('abuse_loop_window_days') }}
+                    )
             end,
             case
                 when is_overlong_signal
