@@ -38,6 +38,61 @@ ip_vod_days as (
     group by ip_hash, vod_id, view_date
 ),
 
+-- lockstep (CopyCatch, WWW 2013, in one pass): accounts whose whole day is the same set of >= 3 VODs.
+-- A group of them is a farm when it is most of each of those VODs' audience that day - the test is
+-- relative to the VOD's own viewers, so the fans of a big streamer watching its new VODs are not one
+user_day_vod_sets as (
+    select
+        user_id,
+        view_date,
+        array_sort(collect_set(vod_id)) as day_vods
+    from views
+    group by user_id, view_date
+),
+
+lockstep_groups as (
+    select
+        view_date,
+        day_vods,
+        count(*) as lockstep_accounts
+    from user_day_vod_sets
+    where size(day_vods) >= {{ var('abuse_lockstep_min_vods') }}
+    group by view_date, day_vods
+    having count(*) >= {{ var('abuse_lockstep_min_accounts') }}
+),
+
+vod_day_viewers as (
+    select
+        vod_id,
+        view_date,
+        count(distinct user_id) as vod_viewers
+    from views
+    group by vod_id, view_date
+),
+
+lockstep_group_vods as (
+    select
+        view_date,
+        day_vods,
+        lockstep_accounts,
+        explode(day_vods) as vod_id
+    from lockstep_groups
+),
+
+lockstep_shares as (
+    select
+        lockstep_group_vods.view_date,
+        lockstep_group_vods.day_vods,
+        lockstep_group_vods.lockstep_accounts,
+        min(lockstep_group_vods.lockstep_accounts / vod_day_viewers.vod_viewers) as lockstep_share
+    from lockstep_group_vods
+    inner join vod_day_viewers
+        on
+            lockstep_group_vods.vod_id = vod_day_viewers.vod_id
+            and lockstep_group_vods.view_date = vod_day_viewers.view_date
+    group by lockstep_group_vods.view_date, lockstep_group_vods.day_vods, lockstep_group_vods.lockstep_accounts
+),
+
 user_vod_days as (
     select
         user_id,
@@ -91,6 +146,9 @@ signals_joined as (
         loop_windows.intense_days,
         ip_vod_days.ip_accounts,
         ip_vod_days.ip_vod_views,
+        size(user_day_vod_sets.day_vods) as user_day_vod_count,
+        coalesce(lockstep_shares.lockstep_accounts, 0) as lockstep_accounts,
+        lockstep_shares.lockstep_share,
         user_vod_days.replays,
         coalesce(
             -- a script of short views on a timer
@@ -115,7 +173,9 @@ signals_joined as (
             ip_vod_days.ip_accounts >= {{ var('abuse_farm_min_accounts') }}
             and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_views') }},
             false
-        ) as is_farm_signal,
+        )
+        or coalesce(lockstep_shares.lockstep_share >= {{ var('abuse_lockstep_min_share') }}, false)
+            as is_farm_signal,
         (
             user_vod_days.replays >= {{ var('abuse_loop_min_replays') }}
             or (
@@ -140,6 +200,12 @@ signals_joined as (
             views.user_id = user_vod_days.user_id
             and views.vod_id = user_vod_days.vod_id
             and views.view_date = user_vod_days.view_date
+    inner join user_day_vod_sets
+        on views.user_id = user_day_vod_sets.user_id and views.view_date = user_day_vod_sets.view_date
+    left join lockstep_shares
+        on
+            user_day_vod_sets.view_date = lockstep_shares.view_date
+            and user_day_vod_sets.day_vods = lockstep_shares.day_vods
     inner join loop_windows
         on
             views.user_id = loop_windows.user_id

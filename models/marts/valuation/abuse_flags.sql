@@ -32,10 +32,18 @@ flagged as (
                     )
             end,
             case
-                when is_farm_signal
+                when is_farm_signal and ip_accounts >= {{ var('abuse_farm_min_accounts') }}
                     then format_string(
                         'view_farm: %d accounts on one IP hash, %d views of this VOD that day',
                         ip_accounts, ip_vod_views
+                    )
+            end,
+            case
+                when is_farm_signal and lockstep_share >= {{ var('abuse_lockstep_min_share') }}
+                    then format_string(
+                        'view_farm: %d accounts viewed exactly the same %d VODs that day, '
+                        || '>= %.0f%% of the viewers of each',
+                        lockstep_accounts, user_day_vod_count, 100 * lockstep_share
                     )
             end,
             case

@@ -36,6 +36,13 @@ PROFILES: dict[str, AbuseConfig] = {
     ),
     # loops: few replays a day, over several days
     "slow_loops": AbuseConfig(share=0.04, bot_fraction=0.1, farm_fraction=0.1, loop_replays=(6, 12), loop_days=4),
+    # written as a held-out case after the rules of 2026-12-07 were chosen, never tuned on: all-day
+    # memoryless bots at another rhythm, and loops of 5-9 replays a day over 3 days
+    "mixed_evasion": AbuseConfig(
+        share=0.05, bot_fraction=0.5, farm_fraction=0.2, bot_interval_seconds=150.0, bot_gaps="exponential",
+        bot_shift_hours=(21.0, 24.0), bot_watch_seconds=(20.0, 90.0), bot_camouflage=0.3,
+        loop_replays=(5, 10), loop_days=3,
+    ),
     # heavy honest use only (a little default abuse, so the filter has something to find)
     "heavy_normal": AbuseConfig(share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4),
 }  # fmt: skip
