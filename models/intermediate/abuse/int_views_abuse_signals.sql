@@ -150,25 +150,27 @@ signals_joined as (
         coalesce(lockstep_shares.lockstep_accounts, 0) as lockstep_accounts,
         lockstep_shares.lockstep_share,
         user_vod_days.replays,
+        -- a script of short views on a timer
         coalesce(
-            -- a script of short views on a timer
-            (
-                user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
-                and user_days.short_share >= {{ var('abuse_bot_min_short_share') }}
-                and user_days.gap_cv <= {{ var('abuse_bot_max_gap_cv') }}
-            )
-            -- a timer, however long each view: a person's gaps follow what they watched and when they pause
-            or (
-                user_days.user_day_views >= {{ var('abuse_bot_timer_min_views') }}
-                and user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }}
-            )
-            -- awake around the clock, however irregular
-            or (
-                user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
-                and user_days.active_hours >= {{ var('abuse_bot_min_active_hours') }}
-            ),
+            user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
+            and user_days.short_share >= {{ var('abuse_bot_min_short_share') }}
+            and user_days.gap_cv <= {{ var('abuse_bot_max_gap_cv') }},
             false
-        ) as is_bot_signal,
+        ) as is_bot_script_signal,
+        -- a timer, however long each view: a person's gaps follow what they watched and when they pause
+        coalesce(
+            user_days.user_day_views >= {{ var('abuse_bot_timer_min_views') }}
+            and user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }},
+            false
+        ) as is_bot_timer_signal,
+        -- awake around the clock, and not bursty: a person who watches all day does it in sessions
+        -- (gap CV well above 1, Goh & Barabasi 2008), a random timer's gaps have CV near 1
+        coalesce(
+            user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
+            and user_days.active_hours >= {{ var('abuse_bot_min_active_hours') }}
+            and user_days.gap_cv <= {{ var('abuse_bot_awake_max_gap_cv') }},
+            false
+        ) as is_bot_awake_signal,
         coalesce(
             ip_vod_days.ip_accounts >= {{ var('abuse_farm_min_accounts') }}
             and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_views') }},
@@ -213,11 +215,18 @@ signals_joined as (
             and views.view_date = loop_windows.view_date
 ),
 
+bots_combined as (
+    select
+        *,
+        is_bot_script_signal or is_bot_timer_signal or is_bot_awake_signal as is_bot_signal
+    from signals_joined
+),
+
 flags_combined as (
     select
         *,
         is_bot_signal or is_farm_signal or is_loop_signal or is_overlong_signal as is_flagged
-    from signals_joined
+    from bots_combined
 )
 
 select * from flags_combined

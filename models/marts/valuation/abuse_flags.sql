@@ -13,11 +13,12 @@ flagged as (
         started_at,
         watched_seconds,
         batch_date,
-        -- the most specific explanation first: a farm or a loop names the VOD it inflates (back-to-back
-        -- replays also run like a timer, so a loop is often a bot day too); every signal is in `reasons`
+        -- the most specific explanation: a farm names the VOD it inflates; a loop too, unless its account is
+        -- a bot by a script or by being awake all day (back-to-back replays run like a timer, so a loop is
+        -- often a timer day as well); every signal is in `reasons`
         case
             when is_farm_signal then 'view_farm'
-            when is_loop_signal then 'replay_loop'
+            when is_loop_signal and not (is_bot_script_signal or is_bot_awake_signal) then 'replay_loop'
             when is_bot_signal then 'bot'
             else 'overlong_watch'
         end as abuse_kind,
@@ -26,7 +27,13 @@ flagged as (
             case
                 when is_bot_signal
                     then format_string(
-                        'bot: %d views that day in %d clock hours, %.0f%% under %ds, gap CV %.2f',
+                        'bot (%s): %d views that day in %d clock hours, %.0f%% under %ds, gap CV %.2f',
+                        concat_ws(
+                            ', ',
+                            if(is_bot_script_signal, 'short views on a timer', null),
+                            if(is_bot_timer_signal, 'a timer', null),
+                            if(is_bot_awake_signal, 'awake all day', null)
+                        ),
                         user_day_views, active_hours, 100 * short_share, {{ var('abuse_bot_short_seconds') }},
                         coalesce(gap_cv, double('NaN'))
                     )
