@@ -104,7 +104,10 @@ def test_no_list_for_a_batch_holds_an_item_that_first_exists_the_day_after(batch
         ]
     )
     born = born.dropna().sort_values("created_at").drop_duplicates(["item_type", "item_id"])
-    next_day_only = born[born.created_at >= pd.Timestamp(NEXT, tz="UTC")]
+    # born on the next day; a date past the landing horizon + tolerance (NEXT is the horizon, tolerance 1
+    # day) is doubtful, nulled, and the item's age unknown: it may be listed (docs/landing.md)
+    next_day = pd.Timestamp(NEXT, tz="UTC")
+    next_day_only = born[(born.created_at >= next_day) & (born.created_at < next_day + pd.Timedelta(days=2))]
     assert len(next_day_only) > 0  # the generator publishes VODs and starts broadcasts every day
     leaked = lists.merge(next_day_only, on=["item_type", "item_id"])
     assert leaked.empty, leaked.head()

@@ -154,3 +154,10 @@ def test_entities_below_a_lower_bound_are_ordered_by_how_far_below(tmp_path):
     between = _run(frame, suite, tmp_path).loc["expect_column_values_to_be_between"]
     # distances outside [0.45, 0.55]: upload 0.15, clip 0.05, shortform 0.02; replay is inside
     assert [e["entity_id"] for e in json.loads(between.exceptions)] == ["upload", "clip", "shortform"]
+
+
+def test_frames_are_in_entity_order_whatever_order_spark_returns():
+    suite = _suite(entity="vod_id")
+    shuffled = pd.DataFrame({"vod_id": ["v3", "v1", "v2"], "share": [0.3, 0.1, 0.2]})
+    frame = build_frames([suite], {"toy_mart": shuffled}, Batch(DAY, {}))["toy"]
+    assert frame.vod_id.tolist() == ["v1", "v2", "v3"] and frame.index.tolist() == [0, 1, 2]

@@ -5,15 +5,13 @@ with views as (
     select * from {{ ref('int_views_clean') }}
 ),
 
+-- exact and order-free (macro exact_percentile): a rerun of a batch gets the same edges
 edges_computed as (
     select
-        percentile_approx(
-            duration_seconds,
-            array(
-                0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50,
-                0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95
-            ),
-            10000
+        array(
+            {% for i in range(1, 20) -%}
+                {{ exact_percentile('duration_seconds', '%.2f' % (i * 0.05)) }}{{ ',' if not loop.last }}
+            {% endfor %}
         ) as edges
     from views
 ),
@@ -22,7 +20,7 @@ edges_computed as (
 type_durations as (
     select
         vod_type,
-        percentile_approx(duration_seconds, 0.5, 10000) as typical_duration
+        {{ exact_percentile('duration_seconds', 0.5) }} as typical_duration
     from views
     where duration_seconds is not null
     group by vod_type

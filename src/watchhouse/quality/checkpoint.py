@@ -86,7 +86,13 @@ def build_frames(suites: list[ModuleType], marts: dict, batch: Batch) -> dict[st
                 f"suite {module.SUITE} reads {', '.join(unknown)}, which data_quality_results does not ref; "
                 f"add dbt.ref('{unknown[0]}') to its marts (python_models/quality/data_quality_results.py)"
             )
-        out[module.SUITE] = module.frame({name: marts[name] for name in module.READS}, batch)
+        frame = module.frame({name: marts[name] for name in module.READS}, batch)
+        entity = getattr(module, "ENTITY", None)
+        if entity is not None and entity in frame.columns:
+            # rows come from Spark in no fixed order, and GE's means are floating sums: in entity order a
+            # rerun of the batch records the same observed values to the last bit
+            frame = frame.sort_values(entity, kind="stable").reset_index(drop=True)
+        out[module.SUITE] = frame
     return out
 
 
