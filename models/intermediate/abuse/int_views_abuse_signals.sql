@@ -38,6 +38,16 @@ ip_vod_days as (
     group by ip_hash, vod_id, view_date
 ),
 
+user_vod_days as (
+    select
+        user_id,
+        vod_id,
+        view_date,
+        count(*) as replays
+    from views
+    group by user_id, vod_id, view_date
+),
+
 -- lockstep (CopyCatch, WWW 2013, in one pass): accounts whose whole day is the same set of >= 3 VODs.
 -- A group of them is a farm when it is most of each of those VODs' audience that day - the test is
 -- relative to the VOD's own viewers, so the fans of a big streamer watching its new VODs are not one
@@ -45,8 +55,8 @@ user_day_vod_sets as (
     select
         user_id,
         view_date,
-        array_sort(collect_set(vod_id)) as day_vods
-    from views
+        array_sort(collect_list(vod_id)) as day_vods
+    from user_vod_days
     group by user_id, view_date
 ),
 
@@ -65,8 +75,8 @@ vod_day_viewers as (
     select
         vod_id,
         view_date,
-        count(distinct user_id) as vod_viewers
-    from views
+        count(*) as vod_viewers
+    from user_vod_days
     group by vod_id, view_date
 ),
 
@@ -91,16 +101,6 @@ lockstep_shares as (
             lockstep_group_vods.vod_id = vod_day_viewers.vod_id
             and lockstep_group_vods.view_date = vod_day_viewers.view_date
     group by lockstep_group_vods.view_date, lockstep_group_vods.day_vods, lockstep_group_vods.lockstep_accounts
-),
-
-user_vod_days as (
-    select
-        user_id,
-        vod_id,
-        view_date,
-        count(*) as replays
-    from views
-    group by user_id, vod_id, view_date
 ),
 
 -- a loop spread over days: the same user's replays of the same VOD within abuse_loop_window_days

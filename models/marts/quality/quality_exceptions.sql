@@ -13,20 +13,14 @@
     check failing a whole batch (docs/quality.md "Severity"). One partition per batch;
     a rerun replaces it, as it replaces data_quality_results' partition. -#}
 
-with results as (
-    select * from {{ ref('data_quality_results') }}
-    where batch_date = {{ as_of_date() }}
-),
-
-latest_run as (
-    select max(run_at) as run_at from results
+with latest_run as (
+    {{ latest_quality_run() }}
 ),
 
 failed_per_entity as (
-    select results.*
-    from results
-    inner join latest_run on results.run_at = latest_run.run_at
-    where not results.success and results.exceptions is not null
+    select *
+    from latest_run
+    where not success and exceptions is not null
 ),
 
 entities as (
