@@ -43,6 +43,14 @@ PROFILES: dict[str, AbuseConfig] = {
         bot_shift_hours=(21.0, 24.0), bot_watch_seconds=(20.0, 90.0), bot_camouflage=0.3,
         loop_replays=(5, 10), loop_days=3,
     ),
+    # written as the next held-out case on 2026-12-07 (session 17), before the loop rule was changed on what
+    # mixed_evasion showed, and never tuned on: bots on a 90 s +- 20 s rhythm for 6-10 h watching 5-40 s,
+    # farms of 30 accounts on 8 IPs over 5 VODs at 1-4 views each, loops of 4-8 replays a day over 4 days
+    "late_evasion": AbuseConfig(
+        share=0.05, bot_fraction=0.4, farm_fraction=0.3, bot_interval_seconds=90.0, bot_jitter_seconds=20.0,
+        bot_shift_hours=(6.0, 10.0), bot_watch_seconds=(5.0, 40.0), farm_accounts=30, farm_ips=8,
+        farm_target_vods=5, farm_views_per_vod=(1, 5), loop_replays=(4, 9), loop_days=4,
+    ),
     # heavy honest use only (a little default abuse, so the filter has something to find)
     "heavy_normal": AbuseConfig(share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4),
 }  # fmt: skip
