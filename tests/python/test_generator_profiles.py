@@ -82,7 +82,7 @@ def test_heavy_normal_users_are_labelled_normal_and_heavy(landings):
     root = landings["heavy_normal"]
     views = _labelled(root)
     heavy = pd.read_parquet(root / "_generator" / "heavy_use.parquet")
-    assert set(heavy.behaviour) == {"binge", "clip_replay", "shared_ip"}
+    assert set(heavy.behaviour) == {"binge", "clip_replay", "shared_ip", "pieces"}
     assert heavy.user_id.is_unique
     theirs = views.merge(heavy, on="user_id")
     # binge: dozens of whole VODs on some day; clip replayers: one clip several times in a day
@@ -90,6 +90,17 @@ def test_heavy_normal_users_are_labelled_normal_and_heavy(landings):
     assert binge.max() >= 40
     replays = theirs[theirs.behaviour == "clip_replay"].groupby(["user_id", "vod_id", "day"]).size()
     assert replays.max() >= 4
+    # pieces: 10+ views of one long VOD in a day that together watch it through at most once
+    vods = pd.read_parquet(root / "vods", columns=["vod_id", "duration_seconds"])
+    pieces = theirs[theirs.behaviour == "pieces"].merge(vods, on="vod_id")
+    pieces = pieces[pieces.watched_seconds <= pieces.duration_seconds]  # not the landing's corrupted copies
+    days = pieces.groupby(["user_id", "vod_id", "day"]).agg(
+        views=("event_id", "size"), watched=("watched_seconds", "sum"), duration=("duration_seconds", "first")
+    )
+    days = days[days.views >= 10]  # (their ordinary views are in `theirs` too)
+    assert days.index.get_level_values("user_id").nunique() == (heavy.behaviour == "pieces").sum()
+    assert (days.duration >= 3600).all()
+    assert (days.watched <= days.duration * 1.001).all()
     # shared IPs: groups of 20+ people behind one IP hash, all of them normal
     shared = theirs[theirs.behaviour == "shared_ip"]
     assert shared.groupby("ip_hash").user_id.nunique().max() >= 20

@@ -38,14 +38,29 @@ ip_vod_days as (
     group by ip_hash, vod_id, view_date
 ),
 
+-- passes: how many times over the day's views watched the VOD (all of them when its duration is unknown).
+-- One long VOD watched in many pieces is many views but one pass; a loop watches it again and again
 user_vod_days as (
     select
         user_id,
         vod_id,
         view_date,
-        count(*) as replays
+        count(*) as replays,
+        coalesce(sum(watched_seconds) / nullif(max(duration_seconds), 0), count(*)) as passes
     from views
     group by user_id, vod_id, view_date
+),
+
+-- a loop day: many views that add up to watching the VOD through more than once (abuse_loop_min_passes);
+-- an intense day: fewer views, the same test
+user_vod_days_judged as (
+    select
+        *,
+        replays >= {{ var('abuse_loop_min_replays') }}
+        and passes >= {{ var('abuse_loop_min_passes') }} as is_loop_day,
+        replays >= {{ var('abuse_loop_min_daily_replays') }}
+        and passes >= {{ var('abuse_loop_min_passes') }} as is_intense_day
+    from user_vod_days
 ),
 
 -- lockstep (CopyCatch, WWW 2013, in one pass): accounts whose whole day is the same set of >= 3 VODs.
@@ -75,7 +90,8 @@ vod_day_viewers as (
     select
         vod_id,
         view_date,
-        count(*) as vod_viewers
+        count(*) as vod_viewers,
+        sum(replays) as vod_views
     from user_vod_days
     group by vod_id, view_date
 ),
@@ -104,21 +120,23 @@ lockstep_shares as (
 ),
 
 -- a loop spread over days: the same user's replays of the same VOD within abuse_loop_window_days
--- either side of the day, and how many of those days were intense (>= abuse_loop_min_daily_replays)
+-- either side of the day, and how many of those days were intense
 loop_windows as (
     select
         this_day.user_id,
         this_day.vod_id,
         this_day.view_date,
+        this_day.passes,
+        this_day.is_loop_day,
         sum(other_day.replays) as window_replays,
-        count_if(other_day.replays >= {{ var('abuse_loop_min_daily_replays') }}) as intense_days
-    from user_vod_days as this_day
-    inner join user_vod_days as other_day
+        count_if(other_day.is_intense_day) as intense_days
+    from user_vod_days_judged as this_day
+    inner join user_vod_days_judged as other_day
         on
             this_day.user_id = other_day.user_id
             and this_day.vod_id = other_day.vod_id
             and abs(datediff(this_day.view_date, other_day.view_date)) <= {{ var('abuse_loop_window_days') }}
-    group by this_day.user_id, this_day.vod_id, this_day.view_date
+    group by this_day.user_id, this_day.vod_id, this_day.view_date, this_day.passes, this_day.is_loop_day
 ),
 
 signals_joined as (
@@ -146,10 +164,12 @@ signals_joined as (
         loop_windows.intense_days,
         ip_vod_days.ip_accounts,
         ip_vod_days.ip_vod_views,
+        ip_vod_days.ip_vod_views / vod_day_viewers.vod_views as ip_vod_share,
         size(user_day_vod_sets.day_vods) as user_day_vod_count,
         coalesce(lockstep_shares.lockstep_accounts, 0) as lockstep_accounts,
         lockstep_shares.lockstep_share,
         user_vod_days.replays,
+        loop_windows.passes,
         -- a script of short views on a timer
         coalesce(
             user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
@@ -171,15 +191,19 @@ signals_joined as (
             and user_days.gap_cv <= {{ var('abuse_bot_awake_max_gap_cv') }},
             false
         ) as is_bot_awake_signal,
+        -- many accounts behind one IP hash carrying a large share of a VOD's views that day: a household or
+        -- a campus watching a popular VOD is a small share of its audience, a farm is much of it
         coalesce(
             ip_vod_days.ip_accounts >= {{ var('abuse_farm_min_accounts') }}
-            and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_views') }},
+            and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_views') }}
+            and ip_vod_days.ip_vod_views >= {{ var('abuse_farm_min_vod_share') }} * vod_day_viewers.vod_views,
             false
-        )
-        or coalesce(lockstep_shares.lockstep_share >= {{ var('abuse_lockstep_min_share') }}, false)
-            as is_farm_signal,
+        ) as is_farm_ip_signal,
+        coalesce(lockstep_shares.lockstep_share >= {{ var('abuse_lockstep_min_share') }}, false)
+            as is_farm_lockstep_signal,
         (
-            user_vod_days.replays >= {{ var('abuse_loop_min_replays') }}
+            loop_windows.is_loop_day
+            or loop_windows.intense_days >= {{ var('abuse_loop_min_intense_days') }}
             or (
                 loop_windows.window_replays >= {{ var('abuse_loop_min_window_replays') }}
                 and loop_windows.intense_days >= 2
@@ -197,6 +221,8 @@ signals_joined as (
             views.ip_hash = ip_vod_days.ip_hash
             and views.vod_id = ip_vod_days.vod_id
             and views.view_date = ip_vod_days.view_date
+    inner join vod_day_viewers
+        on views.vod_id = vod_day_viewers.vod_id and views.view_date = vod_day_viewers.view_date
     inner join user_vod_days
         on
             views.user_id = user_vod_days.user_id
@@ -218,7 +244,8 @@ signals_joined as (
 bots_combined as (
     select
         *,
-        is_bot_script_signal or is_bot_timer_signal or is_bot_awake_signal as is_bot_signal
+        is_bot_script_signal or is_bot_timer_signal or is_bot_awake_signal as is_bot_signal,
+        is_farm_ip_signal or is_farm_lockstep_signal as is_farm_signal
     from signals_joined
 ),
 

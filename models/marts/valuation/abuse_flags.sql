@@ -39,14 +39,14 @@ flagged as (
                     )
             end,
             case
-                when is_farm_signal and ip_accounts >= {{ var('abuse_farm_min_accounts') }}
+                when is_farm_ip_signal
                     then format_string(
-                        'view_farm: %d accounts on one IP hash, %d views of this VOD that day',
-                        ip_accounts, ip_vod_views
+                        'view_farm: %d accounts on one IP hash, %d views of this VOD that day (%.0f%% of its views)',
+                        ip_accounts, ip_vod_views, 100 * ip_vod_share
                     )
             end,
             case
-                when is_farm_signal and lockstep_share >= {{ var('abuse_lockstep_min_share') }}
+                when is_farm_lockstep_signal
                     then format_string(
                         'view_farm: %d accounts viewed exactly the same %d VODs that day, '
                         || '>= %.0f%% of the viewers of each',
@@ -56,8 +56,9 @@ flagged as (
             case
                 when is_loop_signal
                     then format_string(
-                        'replay_loop: %d views of this VOD by this user that day, %d within %d days either side',
-                        replays, window_replays, {{ var('abuse_loop_window_days') }}
+                        'replay_loop: %d views of this VOD by this user that day (%.1f passes through it), '
+                        || '%d within %d days either side, %d of those days intense',
+                        replays, passes, window_replays, {{ var('abuse_loop_window_days') }}, intense_days
                     )
             end,
             case

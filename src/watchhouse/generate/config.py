@@ -101,6 +101,7 @@ class AbuseConfig:
     binge_users: int = 0  # users who watch 40-90 VODs through in a day
     clip_replayers: int = 0  # users who replay one short clip 4-9 times in a day
     shared_ip_groups: int = 0  # campuses / carriers: groups of 20-60 normal users on one IP hash
+    piece_watchers: int = 0  # users who watch one VOD of an hour or more in 10-20 pieces a day
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,20 @@
-"""Heavy but honest use, labelled normal: binge watchers, people replaying a short clip, and campuses or
-mobile carriers where many people share one IP hash. An abuse filter must leave them clean; the users
+"""Heavy but honest use, labelled normal: binge watchers, people replaying a short clip, people who watch
+one long VOD in many pieces (pauses, seeks, a dropped connection: many views, one pass through it), and
+campuses or mobile carriers where many people share one IP hash. An abuse filter must leave them clean; the users
 are listed in `_generator/heavy_use.parquet` (user_id, behaviour) so their false-positive rate can be
 measured (docs/valuation.md "Robustness"). Drawn from a random stream of their own, and only when a
 profile asks for them, so the default landing is unchanged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from watchhouse.generate.catalog import DAY, Users, Vods
 from watchhouse.generate.config import GeneratorConfig
 
-BEHAVIOURS = ("binge", "clip_replay", "shared_ip")
+BEHAVIOURS = ("binge", "clip_replay", "shared_ip", "pieces")
 
 
 @dataclass
@@ -21,11 +22,12 @@ class HeavyUse:
     binge: np.ndarray  # normal user indices
     replayers: np.ndarray
     shared: np.ndarray  # users moved onto a shared IP hash
+    pieces: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def labels(self) -> list[tuple[int, str]]:
         return [
             (int(u), name)
-            for name, users in zip(BEHAVIOURS, (self.binge, self.replayers, self.shared), strict=True)
+            for name, users in zip(BEHAVIOURS, (self.binge, self.replayers, self.shared, self.pieces), strict=True)
             for u in users
         ]
 
@@ -34,18 +36,19 @@ def plan_heavy_use(cfg: GeneratorConfig, us: Users, rng: np.random.Generator) ->
     """Pick disjoint normal users per behaviour; move each shared-IP group onto one of its members' IPs."""
     a = cfg.abuse
     sizes = rng.integers(20, 61, a.shared_ip_groups)
-    wanted = a.binge_users + a.clip_replayers + int(sizes.sum())
+    wanted = a.binge_users + a.clip_replayers + a.piece_watchers + int(sizes.sum())
     if wanted > cfg.users // 2:
         raise ValueError(f"heavy-use profile wants {wanted} users; the landing has {cfg.users}: use more users")
     chosen = rng.choice(cfg.users, wanted, replace=False)
     binge, rest = chosen[: a.binge_users], chosen[a.binge_users :]
-    replayers, shared = rest[: a.clip_replayers], rest[a.clip_replayers :]
+    replayers, rest = rest[: a.clip_replayers], rest[a.clip_replayers :]
+    pieces, shared = rest[: a.piece_watchers], rest[a.piece_watchers :]
     start = 0
     for size in sizes:
         group = shared[start : start + size]
         us.home_ip[group] = us.home_ip[group[0]]
         start += size
-    return HeavyUse(binge, replayers, shared)
+    return HeavyUse(binge, replayers, shared, pieces)
 
 
 def heavy_views(
@@ -55,8 +58,8 @@ def heavy_views(
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("user", "vod", "started_at", "watched_seconds", "ip", "kind")}
     existing = np.flatnonzero(vods.created_at < day_start)
 
-    def add(user: int, vod: np.ndarray, watched: np.ndarray, start: int) -> None:
-        started = start + np.cumsum(watched + rng.uniform(5, 120, len(vod))) - watched
+    def add(user: int, vod: np.ndarray, watched: np.ndarray, start: int, pause: tuple = (5, 120)) -> None:
+        started = start + np.cumsum(watched + rng.uniform(*pause, len(vod))) - watched
         keep = started < day_start + DAY
         cols["user"].append(np.full(int(keep.sum()), user, dtype=np.int64))
         cols["vod"].append(vod[keep])
@@ -76,4 +79,11 @@ def heavy_views(
             vod = np.full(int(rng.integers(4, 10)), rng.choice(clips))
             start = day_start + int(rng.integers(0, DAY - 3600))
             add(int(user), vod, vods.duration[vod] * rng.uniform(0.5, 1.0, len(vod)), start)
+    long_vods = existing[vods.duration[existing] >= 3600]
+    for user in plan.pieces:  # one long VOD in 10-20 pieces of irregular length, adding up to 60-100% of it
+        if len(long_vods):
+            n = int(rng.integers(10, 21))
+            vod = np.full(n, rng.choice(long_vods))
+            watched = vods.duration[vod[0]] * rng.uniform(0.6, 1.0) * rng.dirichlet(np.ones(n))
+            add(int(user), vod, watched, day_start + int(rng.integers(0, DAY // 4)), pause=(30, 1800))
     return {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for k, v in cols.items()}

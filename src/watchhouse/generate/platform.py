@@ -122,7 +122,7 @@ class _World:
         # heavy honest use (profiles only), from a stream of its own: the default landing draws nothing here
         a = cfg.abuse
         self.heavy_rng = np.random.default_rng([cfg.seed, 23])
-        wants_heavy = a.binge_users or a.clip_replayers or a.shared_ip_groups
+        wants_heavy = a.binge_users or a.clip_replayers or a.shared_ip_groups or a.piece_watchers
         self.heavy = hu.plan_heavy_use(cfg, self.us, self.heavy_rng) if wants_heavy else None
         self.start = cat.epoch(cfg.start_date)
         self.data_end = cat.epoch(cfg.end_date) + cat.DAY

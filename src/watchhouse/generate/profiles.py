@@ -52,7 +52,9 @@ PROFILES: dict[str, AbuseConfig] = {
         farm_target_vods=5, farm_views_per_vod=(1, 5), loop_replays=(4, 9), loop_days=4,
     ),
     # heavy honest use only (a little default abuse, so the filter has something to find)
-    "heavy_normal": AbuseConfig(share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4),
+    "heavy_normal": AbuseConfig(
+        share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4, piece_watchers=30
+    ),
 }  # fmt: skip
 
 
