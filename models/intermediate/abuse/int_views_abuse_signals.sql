@@ -20,6 +20,11 @@ user_days as (
         count(*) as user_day_views,
         avg(cast(watched_seconds < {{ var('abuse_bot_short_seconds') }} as int)) as short_share,
         stddev_pop(gap_seconds) / nullif(avg(gap_seconds), 0) as gap_cv,
+        -- the same regularity, robust to a few long pauses: interquartile range of the gaps over their median
+        -- (a timer at +-20% jitter: ~0.27; memoryless gaps: ~1.6)
+        (
+            {{ exact_percentile('gap_seconds', 0.75) }} - {{ exact_percentile('gap_seconds', 0.25) }}
+        ) / nullif({{ exact_percentile('gap_seconds', 0.5) }}, 0) as gap_iqr_ratio,
         -- clock hours (UTC) with a view: a person sleeps, a script need not
         count(distinct hour(started_at)) as active_hours
     from gaps_measured
@@ -159,6 +164,7 @@ signals_joined as (
         user_days.user_day_views,
         user_days.short_share,
         user_days.gap_cv,
+        user_days.gap_iqr_ratio,
         user_days.active_hours,
         loop_windows.window_replays,
         loop_windows.intense_days,
@@ -177,10 +183,14 @@ signals_joined as (
             and user_days.gap_cv <= {{ var('abuse_bot_max_gap_cv') }},
             false
         ) as is_bot_script_signal,
-        -- a timer, however long each view: a person's gaps follow what they watched and when they pause
+        -- a timer, however long each view and whatever pauses it takes: a person's gaps follow what they
+        -- watched and when they pause
         coalesce(
             user_days.user_day_views >= {{ var('abuse_bot_timer_min_views') }}
-            and user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }},
+            and (
+                user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }}
+                or user_days.gap_iqr_ratio <= {{ var('abuse_bot_timer_max_gap_iqr_ratio') }}
+            ),
             false
         ) as is_bot_timer_signal,
         -- awake around the clock, and not bursty: a person who watches all day does it in sessions

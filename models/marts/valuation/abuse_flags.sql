@@ -27,7 +27,8 @@ flagged as (
             case
                 when is_bot_signal
                     then format_string(
-                        'bot (%s): %d views that day in %d clock hours, %.0f%% under %ds, gap CV %.2f',
+                        'bot (%s): %d views that day in %d clock hours, %.0f%% under %ds, gap CV %.2f, '
+                        || 'gap IQR / median %.2f',
                         concat_ws(
                             ', ',
                             if(is_bot_script_signal, 'short views on a timer', null),
@@ -35,7 +36,7 @@ flagged as (
                             if(is_bot_awake_signal, 'awake all day', null)
                         ),
                         user_day_views, active_hours, 100 * short_share, {{ var('abuse_bot_short_seconds') }},
-                        coalesce(gap_cv, double('NaN'))
+                        coalesce(gap_cv, double('NaN')), coalesce(gap_iqr_ratio, double('NaN'))
                     )
             end,
             case

@@ -30,6 +30,7 @@ class ProfileResult:
     profile: str
     scores: dict[str, dict[str, float]]  # abuse_scores: overall and per kind
     heavy: dict[str, dict[str, float]]  # behaviour -> {views, flagged, rate}
+    farmed: dict[str, float] | None = None  # farm_gain: what farmed VODs kept of their farms' views
 
 
 def _read(folder: Path) -> str:
@@ -64,6 +65,36 @@ def score(landing: Path, marts: Path) -> tuple[dict, dict]:
     return abuse_scores(flags, labels), heavy
 
 
+def farm_gain(landing: Path, marts: Path) -> dict[str, float] | None:
+    """Does a farmed VOD gain from its farm? Per VOD with planted farm views that reached the valuation:
+    its clean views (view_valuations) over its organic ones (reached, unlabelled). 1.0: the farm bought
+    nothing; issue 18 asks <= 1.1 for every farmed VOD. None when the landing has no farm views."""
+    if not (landing / "abuse_labels").is_dir():
+        return None
+    valued, flagged = _read(marts / "view_valuations"), _read(marts / "abuse_flags")
+    row = (
+        duckdb.connect()
+        .execute(
+            f"""with labels as (select event_id, abuse_kind from {_read(landing / "abuse_labels")}),
+                 reached as (select event_id, vod_id, true as clean from {valued}
+                             union all select event_id, vod_id, false from {flagged}),
+                 views as (select reached.*, labels.abuse_kind from reached left join labels using (event_id)),
+                 farmed as (select vod_id,
+                                   count(*) filter (where clean) as clean_views,
+                                   count(*) filter (where abuse_kind is null) as organic_views
+                            from views group by vod_id
+                            having count(*) filter (where abuse_kind = 'view_farm') > 0)
+            select count(*), max(clean_views / greatest(organic_views, 1)),
+                   avg(cast(clean_views <= 1.1 * organic_views as int))
+            from farmed"""
+        )
+        .fetchone()
+    )
+    if not row[0]:
+        return None
+    return {"vods": row[0], "max_ratio": row[1], "within_10pct": row[2]}
+
+
 def run_profile(
     name: str, users: int, days: int, seed: int, work: Path, extra_vars: dict | None = None
 ) -> ProfileResult:
@@ -83,8 +114,9 @@ def run_profile(
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
         raise RuntimeError(f"profile {name}: the build failed (exit {done.returncode}):\n{tail}")
-    scores, heavy = score(landing, home / "warehouse" / "marts.db")
-    return ProfileResult(name, scores, heavy)
+    marts = home / "warehouse" / "marts.db"
+    scores, heavy = score(landing, marts)
+    return ProfileResult(name, scores, heavy, farm_gain(landing, marts))
 
 
 def table(results: list[ProfileResult]) -> str:
@@ -103,6 +135,11 @@ def table(results: list[ProfileResult]) -> str:
     if heavy:
         lines += ["", "| profile | heavy honest use | views | flagged | false-positive rate |", "|---|---|---|---|---|"]
         lines += [f"| {p} | {b} | {h['views']:,} | {h['flagged']:,} | {h['rate']:.4f} |" for p, b, h in heavy]
+    farmed = [(r.profile, r.farmed) for r in results if r.farmed]
+    if farmed:
+        lines += ["", "| profile | farmed VODs | clean / organic views, worst | within 10% of organic |"]
+        lines += ["|---|---|---|---|"]
+        lines += [f"| {p} | {f['vods']:,} | {f['max_ratio']:.3f} | {f['within_10pct']:.3f} |" for p, f in farmed]
     return "\n".join(lines)
 
 
