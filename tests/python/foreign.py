@@ -11,7 +11,7 @@
 - The exporter's own vocabulary: clients `android` / `iphone` / `pc`, surfaces `feed` / `search` /
   `profile`, VOD types mapped from KuaiRand's upload types where one fits and landed raw where none
   does (`UNKNOWN`, `ShareFromOtherApp`, `FollowShoot`: the contract keeps those VODs as `(unknown)`).
-- Korean display names, households of 2-4 users on one IP hash, and no planted abuse: every view is
+- Korean display names, households on one IP hash (3 people on average, up to 8), and no planted abuse: every view is
   honest, so whatever the abuse filter flags here is a false positive.
 
 Viewing follows a model of its own: Poisson views per day by KuaiRand activity degree, videos by a
@@ -114,7 +114,7 @@ def write(root: Path, seed: int = 11) -> dict[str, pd.DataFrame]:
     rate = kuai_users.user_active_degree.map(VIEWS_PER_DAY).fillna(1.0).to_numpy()
     popularity = 1.0 / np.arange(1, len(vods) + 1) ** 1.1
     popularity = rng.permutation(popularity / popularity.sum())
-    household = rng.integers(0, len(users) // 3, len(users))  # 2-4 people share a home IP
+    household = rng.integers(0, len(users) // 3, len(users))  # ~3 people share a home IP
     rows = []
     for day in range(4):
         counts = rng.poisson(rate)
