@@ -9,8 +9,18 @@ gaps_measured as (
         *,
         unix_timestamp(started_at)
         - lag(unix_timestamp(started_at)) over (partition by user_id, view_date order by started_at, event_id)
-            as gap_seconds
+            as gap_seconds,
+        lag(vod_id) over (partition by user_id, view_date order by started_at, event_id) as previous_vod_id
     from views
+),
+
+-- the gaps at which the user moved on to another VOD: a replay loop's back-to-back replays of one VOD are
+-- regular by nature (its duration, again and again), so they must not make the rest of the day look timed
+switches_measured as (
+    select
+        *,
+        case when vod_id != previous_vod_id then gap_seconds end as switch_gap_seconds
+    from gaps_measured
 ),
 
 user_days as (
@@ -20,14 +30,14 @@ user_days as (
         count(*) as user_day_views,
         avg(cast(watched_seconds < {{ var('abuse_bot_short_seconds') }} as int)) as short_share,
         stddev_pop(gap_seconds) / nullif(avg(gap_seconds), 0) as gap_cv,
-        -- the same regularity, robust to a few long pauses: interquartile range of the gaps over their median
-        -- (a timer at +-20% jitter: ~0.27; memoryless gaps: ~1.6)
+        -- the same regularity, robust to a few long pauses: interquartile range over median of the gaps at
+        -- which the user moved to another VOD (a timer at +-20% jitter: ~0.27; memoryless gaps: ~1.6)
         (
-            {{ exact_percentile('gap_seconds', 0.75) }} - {{ exact_percentile('gap_seconds', 0.25) }}
-        ) / nullif({{ exact_percentile('gap_seconds', 0.5) }}, 0) as gap_iqr_ratio,
+            {{ exact_percentile('switch_gap_seconds', 0.75) }} - {{ exact_percentile('switch_gap_seconds', 0.25) }}
+        ) / nullif({{ exact_percentile('switch_gap_seconds', 0.5) }}, 0) as gap_iqr_ratio,
         -- clock hours (UTC) with a view: a person sleeps, a script need not
         count(distinct hour(started_at)) as active_hours
-    from gaps_measured
+    from switches_measured
     group by user_id, view_date
 ),
 
