@@ -39,7 +39,8 @@ USERS = [
 BROADCASTS = [
     ("b1", "s1", "music", "live", t("2026-11-01 10:00"), t("2026-11-01 12:00"), None),
     ("b2", "s2", "chess", "live", t("2026-11-02 10:00"), None, None),  # still live
-    ("b3", "s9", "chess", "live", t("2026-11-02 10:00"), t("2026-11-02 11:00"), "unknown_streamer"),
+    # s9 is in no streamers file: the broadcast is kept, its streamer an inferred member (docs/landing.md)
+    ("b3", "s9", "chess", "live", t("2026-11-02 10:00"), t("2026-11-02 11:00"), None),
     ("b4", "s1", "music", "live", t("2026-11-02 10:00"), t("2026-11-02 09:00"), None),  # ends first: start nulled
 ]
 VODS = [
@@ -50,7 +51,7 @@ VODS = [
     ("v5", "s2", "stream", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # kept, as type '(unknown)'
     ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled
     ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # its streamer is old, not bad
-    ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, "unknown_streamer"),
+    ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # kept, like b3
 ]
 WATCH = [
     ("e1", "u1", "v1", t("2026-11-01 13:00"), 600.0, "web", "ip1", "home", None),
@@ -75,18 +76,21 @@ WATCH = [
     ("e17", "u3", "v1", t("2026-11-02 02:00"), 50.0, "web", "ip1", "home", None),
     # v5's type is one the seed does not know: the VOD is kept, and so are its views
     ("e18", "u2", "v5", t("2026-11-02 15:00"), 40.0, "web", "ip2", "home", None),
+    # v8's streamer is in no streamers file: the VOD is kept, and so are its views
+    ("e19", "u2", "v8", t("2026-11-02 16:00"), 40.0, "web", "ip2", "home", None),
 ]
 LIVE = [
     ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
     ("l2", "u2", "b2", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", None),
-    ("l3", "u2", "b3", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", "unknown_broadcast"),
+    ("l3", "u2", "b3", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", None),  # b3 is kept
     ("l4", "u2", "b1", t("2026-11-01 10:30"), t("2026-11-01 10:00"), "web", "ip2", "invalid_interval"),
     ("l5", "u7", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip2", "unknown_user"),
 ]
 FOLLOWS = [
     ("u1", "s1", t("2025-06-01 00:00"), None),
     ("u1", "s1", t("2025-07-01 00:00"), "duplicate_key"),
-    ("u2", "s8", t("2025-06-01 00:00"), "unknown_streamer"),
+    ("u2", "s8", t("2025-06-01 00:00"), "unknown_streamer"),  # s8: in no file at all
+    ("u2", "s9", t("2025-06-01 00:00"), None),  # s9: named by v8 and b3, an inferred member
     ("u8", "s1", t("2025-06-01 00:00"), "unknown_user"),
     ("u2", None, t("2025-06-01 00:00"), "null_key"),
 ]
@@ -100,6 +104,8 @@ DOUBTFUL = {
     ("vods", "v4"): "duration_seconds -1.0: invalid_duration",
     ("vods", "v6"): "broadcast_id b99: unknown_broadcast",
     ("vods", "v5"): "vod_type stream: unknown_vod_type",
+    ("vods", "v8"): "streamer_id s9: unknown_streamer",
+    ("broadcasts", "b3"): "streamer_id s9: unknown_streamer",
 }
 
 TABLES = {

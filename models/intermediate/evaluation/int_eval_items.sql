@@ -34,7 +34,7 @@ items as (
         'streamer' as item_type,
         streamer_id as item_id,
         created_at
-    from {{ ref('int_streamers_accepted') }}
+    from {{ ref('int_streamers_known') }}
     union all
     select
         'broadcast' as item_type,

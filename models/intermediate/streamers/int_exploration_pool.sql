@@ -17,7 +17,7 @@ daily as (
 ),
 
 streamers as (
-    select * from {{ ref('int_streamers_accepted') }}
+    select * from {{ ref('int_streamers_known') }}
 ),
 
 explorers as (

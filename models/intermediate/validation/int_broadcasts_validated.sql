@@ -10,36 +10,34 @@ streamers as (
 -- broadcast is kept with started_at nulled (macro attribute_issues), so its live views stay accepted
 prechecked as (
     select
-        *,
-        case when broadcast_id is null or streamer_id is null then 'null_key' end as pre_reason,
+        broadcasts.*,
+        case when broadcasts.broadcast_id is null or broadcasts.streamer_id is null then 'null_key' end as pre_reason,
+        -- a streamer no streamers file lists: the broadcast is kept and names an inferred member
+        -- (int_streamers_known), so its live views stay accepted
+        case when streamers.streamer_id is null then 'unknown_streamer' end as streamer_id_issue,
         coalesce(
-            {{ timestamp_reason('started_at') }},
-            case when ended_at < started_at then 'invalid_interval' end
+            {{ timestamp_reason('broadcasts.started_at') }},
+            case when broadcasts.ended_at < broadcasts.started_at then 'invalid_interval' end
         ) as started_at_issue
     from broadcasts
+    left join streamers on broadcasts.streamer_id = streamers.streamer_id
 ),
 
 ranked as (
     select
         *,
         {{ key_rank(
-            ['broadcast_id'], ['started_at', 'ended_at', 'streamer_id', 'category', 'title'], ['started_at_issue']
+            ['broadcast_id'], ['started_at', 'ended_at', 'streamer_id', 'category', 'title'],
+            ['started_at_issue', 'streamer_id_issue']
         ) }} as key_rank
     from prechecked
 ),
 
 reasons_assigned as (
     select
-        ranked.*,
-        coalesce(
-            ranked.pre_reason,
-            case
-                when ranked.key_rank > 1 then 'duplicate_key'
-                when streamers.streamer_id is null then 'unknown_streamer'
-            end
-        ) as quarantine_reason
+        *,
+        coalesce(pre_reason, case when key_rank > 1 then 'duplicate_key' end) as quarantine_reason
     from ranked
-    left join streamers on ranked.streamer_id = streamers.streamer_id
 )
 
 select
@@ -51,5 +49,5 @@ select
     ended_at,
     batch_date,
     quarantine_reason,
-    {{ attribute_issues({'started_at': 'started_at_issue'}) }} as attribute_issues
+    {{ attribute_issues({'streamer_id': 'streamer_id_issue', 'started_at': 'started_at_issue'}) }} as attribute_issues
 from reasons_assigned

@@ -9,7 +9,7 @@ users as (
 ),
 
 streamers as (
-    select streamer_id from {{ ref('int_streamers_accepted') }}
+    select streamer_id from {{ ref('int_streamers_known') }}
 ),
 
 prechecked as (

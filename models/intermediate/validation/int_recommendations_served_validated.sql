@@ -19,7 +19,7 @@ items as (
     select
         'streamer' as item_type,
         streamer_id as item_id
-    from {{ ref('int_streamers_accepted') }}
+    from {{ ref('int_streamers_known') }}
     union all
     select
         'broadcast' as item_type,

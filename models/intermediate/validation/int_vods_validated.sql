@@ -15,11 +15,14 @@ vod_types as (
 ),
 
 -- a doubtful created_at, duration or type, or a broadcast_id no broadcast has, is the attribute's problem, not
--- the VOD's: the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted
+-- the VOD's: the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted;
+-- a streamer_id no streamers row has is kept as it is, the id of an inferred member (int_streamers_known)
 prechecked as (
     select
         vods.*,
         case when vods.vod_id is null or vods.streamer_id is null then 'null_key' end as pre_reason,
+        -- a streamer no streamers file lists: the VOD is kept and names an inferred member (int_streamers_known)
+        case when streamers.streamer_id is null then 'unknown_streamer' end as streamer_id_issue,
         -- a type the seed does not know (another platform's names, a typo): the VOD and its views are
         -- kept, valued in the type '(unknown)' (docs/landing.md "Doubtful attributes")
         case when vod_types.vod_type is null then 'unknown_vod_type' end as vod_type_issue,
@@ -32,6 +35,7 @@ prechecked as (
         end as duration_seconds_issue
     from vods
     left join vod_types on vods.vod_type = vod_types.vod_type
+    left join streamers on vods.streamer_id = streamers.streamer_id
 ),
 
 ranked as (
@@ -39,7 +43,7 @@ ranked as (
         *,
         {{ key_rank(
             ['vod_id'], ['created_at', 'streamer_id', 'vod_type', 'duration_seconds', 'title'],
-            ['created_at_issue', 'duration_seconds_issue', 'vod_type_issue']
+            ['created_at_issue', 'duration_seconds_issue', 'vod_type_issue', 'streamer_id_issue']
         ) }} as key_rank
     from prechecked
 ),
@@ -52,13 +56,9 @@ reasons_assigned as (
         end as broadcast_id_issue,
         coalesce(
             ranked.pre_reason,
-            case
-                when ranked.key_rank > 1 then 'duplicate_key'
-                when streamers.streamer_id is null then 'unknown_streamer'
-            end
+            case when ranked.key_rank > 1 then 'duplicate_key' end
         ) as quarantine_reason
     from ranked
-    left join streamers on ranked.streamer_id = streamers.streamer_id
     left join broadcasts on ranked.broadcast_id = broadcasts.broadcast_id
 )
 
@@ -74,6 +74,7 @@ select
     batch_date,
     quarantine_reason,
     {{ attribute_issues({
+        'streamer_id': 'streamer_id_issue',
         'vod_type': 'vod_type_issue',
         'created_at': 'created_at_issue',
         'duration_seconds': 'duration_seconds_issue',

@@ -42,9 +42,14 @@ ENTITY_KINDS = {
     "broadcasts": ("null_key", "duplicate_key", "unknown_streamer"),
     "follows": ("null_key", "duplicate_key", "unknown_user", "unknown_streamer", "timestamp_before_platform"),
 }  # fmt: skip
-# extra entity rows whose only fault is one attribute: kept with it replaced (docs/landing.md "Doubtful
-# attributes"), so labelled as a doubtful attribute, not a quarantine reason (split_kept)
-KEPT_KINDS = {("vods", "unknown_vod_type"): "vod_type"}
+# extra entity rows whose only fault is one attribute: kept (docs/landing.md "Doubtful attributes"), so
+# labelled as a doubtful attribute, not a quarantine reason (split_kept)
+KEPT_KINDS = {
+    ("vods", "unknown_vod_type"): "vod_type",
+    # a streamer no streamers file lists: the VOD or broadcast is kept, its streamer an inferred member
+    ("vods", "unknown_streamer"): "streamer_id",
+    ("broadcasts", "unknown_streamer"): "streamer_id",
+}
 # (attribute, reason) planted in place: the row is kept, the attribute nulled
 ATTRIBUTE_KINDS = {
     "streamers": (
