@@ -52,6 +52,8 @@ VODS = [
     ("v6", "s2", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), "b99", None),  # kept, broadcast_id nulled
     ("v7", "s3", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # its streamer is old, not bad
     ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # kept, like b3
+    # a duration landed in minutes: every view is longer than it allows - the duration is doubtful, not the views
+    ("v10", "s2", "clip", "chess", "u", 2.0, t("2026-10-01 00:00"), None, None),
 ]
 WATCH = [
     ("e1", "u1", "v1", t("2026-11-01 13:00"), 600.0, "web", "ip1", "home", None),
@@ -78,6 +80,10 @@ WATCH = [
     ("e18", "u2", "v5", t("2026-11-02 15:00"), 40.0, "web", "ip2", "home", None),
     # v8's streamer is in no streamers file: the VOD is kept, and so are its views
     ("e19", "u2", "v8", t("2026-11-02 16:00"), 40.0, "web", "ip2", "home", None),
+    # v10's duration (2.0) is doubtful: its views are accepted, valued without a watch ratio
+    ("e20", "u1", "v10", t("2026-11-02 17:00"), 100.0, "web", "ip1", "home", None),
+    ("e21", "u2", "v10", t("2026-11-02 17:00"), 110.0, "web", "ip2", "home", None),
+    ("e22", "u3", "v10", t("2026-11-02 17:00"), 120.0, "web", "ip1", "home", None),
 ]
 LIVE = [
     ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
@@ -105,6 +111,7 @@ DOUBTFUL = {
     ("vods", "v6"): "broadcast_id b99: unknown_broadcast",
     ("vods", "v5"): "vod_type stream: unknown_vod_type",
     ("vods", "v8"): "streamer_id s9: unknown_streamer",
+    ("vods", "v10"): "duration_seconds 2.0: shorter_than_its_views",
     ("broadcasts", "b3"): "streamer_id s9: unknown_streamer",
 }
 

@@ -237,8 +237,9 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     expected = handmade.write(landing)
     (landing / "vods" / "_SUCCESS").write_text("")
     (landing / "vods" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key; no ML: every row's outcome is decided before it
-    done = build(landing, home, extra_vars={"ml_enabled": False}, key=None)
+    # no WATCHHOUSE_PSEUDONYM_KEY: the public demo key; no ML: every row's outcome is decided before it;
+    # one row per rule is a landing broken on purpose (half its views), not a platform to stop for
+    done = build(landing, home, extra_vars={"ml_enabled": False, "quarantine_share_max": 1.0}, key=None)
     assert f"building batch {handmade.AS_OF}" in done.stdout
     # the quoted JVM options took effect: the project's log4j2 config, Derby's log in the home
     assert "Using Spark's default log4j profile" not in done.stdout + done.stderr

@@ -14,6 +14,29 @@ vod_types as (
     select vod_type from {{ ref('vod_types') }}
 ),
 
+-- how a landed duration fits the VOD's views: when most of them watch longer than the contract allows
+-- (macro watch_exceeds_duration), the duration is what is wrong (another unit, a truncated file), not each
+-- view - the VOD is kept with its duration nulled and its views accepted
+vod_copies as (
+    select distinct
+        vod_id,
+        duration_seconds
+    from vods
+    where duration_seconds > 0
+),
+
+view_fit as (
+    select
+        copies.vod_id,
+        copies.duration_seconds,
+        count(*) as landed_views,
+        count_if({{ watch_exceeds_duration('events.watched_seconds', 'copies.duration_seconds') }}) as overlong_views
+    from vod_copies as copies
+    inner join {{ ref('stg_platform__watch_events') }} as events on copies.vod_id = events.vod_id
+    where events.watched_seconds >= 0 and events.watched_seconds < double('Infinity')
+    group by copies.vod_id, copies.duration_seconds
+),
+
 -- a doubtful created_at, duration or type, or a broadcast_id no broadcast has, is the attribute's problem, not
 -- the VOD's: the VOD is kept with the attribute nulled (macro attribute_issues), so its views stay accepted;
 -- a streamer_id no streamers row has is kept as it is, the id of an inferred member (int_streamers_known)
@@ -32,10 +55,15 @@ prechecked as (
                 vods.duration_seconds is null or isnan(vods.duration_seconds) or vods.duration_seconds <= 0
                 or vods.duration_seconds = double('Infinity')
                 then 'invalid_duration'
+            when
+                view_fit.overlong_views >= {{ var('duration_doubt_min_views') }}
+                and view_fit.overlong_views >= {{ var('duration_doubt_min_share') }} * view_fit.landed_views
+                then 'shorter_than_its_views'
         end as duration_seconds_issue
     from vods
     left join vod_types on vods.vod_type = vod_types.vod_type
     left join streamers on vods.streamer_id = streamers.streamer_id
+    left join view_fit on vods.vod_id = view_fit.vod_id and vods.duration_seconds = view_fit.duration_seconds
 ),
 
 ranked as (

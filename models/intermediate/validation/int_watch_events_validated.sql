@@ -57,10 +57,7 @@ reasons_assigned as (
                 when ranked.key_rank > 1 then 'duplicate_key'
                 when users.user_id is null then 'unknown_user'
                 when vods.vod_id is null then 'unknown_vod'
-                when
-                    ranked.watched_seconds
-                    > vods.duration_seconds * {{ var('max_watch_duration_multiple') }}
-                    + {{ var('watch_duration_slack_seconds') }}
+                when {{ watch_exceeds_duration('ranked.watched_seconds', 'vods.duration_seconds') }}
                     then 'watch_exceeds_duration'
             end
         ) as quarantine_reason
