@@ -35,6 +35,7 @@ user_days as (
         (
             {{ exact_percentile('switch_gap_seconds', 0.75) }} - {{ exact_percentile('switch_gap_seconds', 0.25) }}
         ) / nullif({{ exact_percentile('switch_gap_seconds', 0.5) }}, 0) as gap_iqr_ratio,
+        count(switch_gap_seconds) as switch_gaps,
         -- clock hours (UTC) with a view: a person sleeps, a script need not
         count(distinct hour(started_at)) as active_hours
     from switches_measured
@@ -175,6 +176,7 @@ signals_joined as (
         user_days.short_share,
         user_days.gap_cv,
         user_days.gap_iqr_ratio,
+        user_days.switch_gaps,
         user_days.active_hours,
         loop_windows.window_replays,
         loop_windows.intense_days,
@@ -199,7 +201,10 @@ signals_joined as (
             user_days.user_day_views >= {{ var('abuse_bot_timer_min_views') }}
             and (
                 user_days.gap_cv <= {{ var('abuse_bot_timer_max_gap_cv') }}
-                or user_days.gap_iqr_ratio <= {{ var('abuse_bot_timer_max_gap_iqr_ratio') }}
+                or (
+                    user_days.gap_iqr_ratio <= {{ var('abuse_bot_timer_max_gap_iqr_ratio') }}
+                    and user_days.switch_gaps >= {{ var('abuse_bot_timer_min_switches') }}
+                )
             ),
             false
         ) as is_bot_timer_signal,
