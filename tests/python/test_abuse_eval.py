@@ -45,3 +45,11 @@ def test_farm_gain_compares_each_farmed_vods_clean_views_with_its_organic_ones(t
     _parquet(marts / "abuse_flags", frame[frame.event_id.isin(flagged)])
     gain = farm_gain(landing, marts)
     assert gain == {"vods": 2, "max_ratio": pytest.approx(2.0), "within_10pct": pytest.approx(0.5)}
+    # a farm whose target no one else watched, all of its views flagged: no ratio to take, nothing gained
+    only = frame[frame.vod_id == "b"].assign(vod_id="d")
+    only = only[only.event_id.str.startswith("f")]
+    landing2, marts2 = tmp_path / "landing2", tmp_path / "marts2"
+    _parquet(landing2 / "abuse_labels", pd.DataFrame({"event_id": only.event_id, "abuse_kind": "view_farm"}))
+    _parquet(marts2 / "view_valuations", only.iloc[:0])
+    _parquet(marts2 / "abuse_flags", only)
+    assert farm_gain(landing2, marts2) == {"vods": 1, "max_ratio": None, "within_10pct": 1.0}

@@ -84,7 +84,7 @@ def farm_gain(landing: Path, marts: Path) -> dict[str, float] | None:
                                    count(*) filter (where abuse_kind is null) as organic_views
                             from views group by vod_id
                             having count(*) filter (where abuse_kind = 'view_farm') > 0)
-            select count(*), max(clean_views / greatest(organic_views, 1)),
+            select count(*), max(clean_views / organic_views) filter (where organic_views > 0),
                    avg(cast(clean_views <= 1.1 * organic_views as int))
             from farmed"""
         )
@@ -92,6 +92,7 @@ def farm_gain(landing: Path, marts: Path) -> dict[str, float] | None:
     )
     if not row[0]:
         return None
+    # max_ratio is None when no farmed VOD had an organic view (within_10pct then says whether any view stayed)
     return {"vods": row[0], "max_ratio": row[1], "within_10pct": row[2]}
 
 
@@ -139,7 +140,12 @@ def table(results: list[ProfileResult]) -> str:
     if farmed:
         lines += ["", "| profile | farmed VODs | clean / organic views, worst | within 10% of organic |"]
         lines += ["|---|---|---|---|"]
-        lines += [f"| {p} | {f['vods']:,} | {f['max_ratio']:.3f} | {f['within_10pct']:.3f} |" for p, f in farmed]
+        lines += [
+            f"| {p} | {f['vods']:,} | "
+            f"{'no organic views' if f['max_ratio'] is None else format(f['max_ratio'], '.3f')} | "
+            f"{f['within_10pct']:.3f} |"
+            for p, f in farmed
+        ]
     return "\n".join(lines)
 
 
