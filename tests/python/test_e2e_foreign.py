@@ -11,7 +11,7 @@ import pytest
 import foreign
 from e2e import build, mart
 
-pytestmark = pytest.mark.xdist_group("foreign")
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("foreign")]
 
 
 @pytest.fixture(scope="module")
