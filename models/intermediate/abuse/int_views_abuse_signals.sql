@@ -135,13 +135,15 @@ lockstep_shares as (
     group by lockstep_group_vods.view_date, lockstep_group_vods.day_vods, lockstep_group_vods.lockstep_accounts
 ),
 
--- a loop spread over days: the same user's replays of the same VOD within abuse_loop_window_days
--- either side of the day, and how many of those days were intense
+-- one row per user x VOD x day (the day joins itself): its replays and passes, and for a loop spread over
+-- days, the same user's replays of the same VOD within abuse_loop_window_days either side of the day and
+-- how many of those days were intense
 loop_windows as (
     select
         this_day.user_id,
         this_day.vod_id,
         this_day.view_date,
+        this_day.replays,
         this_day.passes,
         this_day.is_loop_day,
         sum(other_day.replays) as window_replays,
@@ -152,7 +154,8 @@ loop_windows as (
             this_day.user_id = other_day.user_id
             and this_day.vod_id = other_day.vod_id
             and abs(datediff(this_day.view_date, other_day.view_date)) <= {{ var('abuse_loop_window_days') }}
-    group by this_day.user_id, this_day.vod_id, this_day.view_date, this_day.passes, this_day.is_loop_day
+    group by
+        this_day.user_id, this_day.vod_id, this_day.view_date, this_day.replays, this_day.passes, this_day.is_loop_day
 ),
 
 signals_joined as (
@@ -186,7 +189,7 @@ signals_joined as (
         size(user_day_vod_sets.day_vods) as user_day_vod_count,
         coalesce(lockstep_shares.lockstep_accounts, 0) as lockstep_accounts,
         lockstep_shares.lockstep_share,
-        user_vod_days.replays,
+        loop_windows.replays,
         loop_windows.passes,
         -- a script of short views on a timer
         coalesce(
@@ -248,11 +251,6 @@ signals_joined as (
             and views.view_date = ip_vod_days.view_date
     inner join vod_day_viewers
         on views.vod_id = vod_day_viewers.vod_id and views.view_date = vod_day_viewers.view_date
-    inner join user_vod_days
-        on
-            views.user_id = user_vod_days.user_id
-            and views.vod_id = user_vod_days.vod_id
-            and views.view_date = user_vod_days.view_date
     inner join user_day_vod_sets
         on views.user_id = user_day_vod_sets.user_id and views.view_date = user_day_vod_sets.view_date
     left join lockstep_shares
