@@ -34,8 +34,14 @@ LATE_ROWS = 25  # views per late file the `batches` fixture plants (conftest)
 # The e2e builds' JVM compiles with C1 only: a tiny build's C2 compiler threads took 70 s of its 181 s of
 # CPU, C1 only 11 s (120 s in all, the queries no slower: bench/RESULTS.md "JVM options"), and the suite is
 # bound by CPU. The code cache is sized explicitly: with TieredStopAtLevel=1 alone Java 17 reserves 48 MB,
-# which the ML batches chain filled in CI ("CodeCache is full. Compiler has been disabled").
-E2E_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+# which the ML batches chain filled in CI ("CodeCache is full. Compiler has been disabled"). Spark's code
+# generation is off too (whole-stage and expression codegen: interpreted operators): compiling each query's
+# generated Java with Janino took ~19% of a tiny build's JVM CPU (a JFR profile), for queries of a few
+# thousand rows (bench/RESULTS.md "Code generation"). Production builds keep Spark's defaults.
+E2E_JAVA_OPTIONS = (
+    "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+    " -Dspark.sql.codegen.wholeStage=false -Dspark.sql.codegen.factoryMode=NO_CODEGEN"
+)
 
 
 # Every e2e run pseudonymises ids with this key (a home refuses a run with another key); key=None runs
