@@ -42,6 +42,8 @@ BROADCASTS = [
     # s9 is in no streamers file: the broadcast is kept, its streamer an inferred member (docs/landing.md)
     ("b3", "s9", "chess", "live", t("2026-11-02 10:00"), t("2026-11-02 11:00"), None),
     ("b4", "s1", "music", "live", t("2026-11-02 10:00"), t("2026-11-02 09:00"), None),  # ends first: start nulled
+    # no streamer at all: kept under the unknown member '(unknown)', and so are its live views
+    ("b5", None, "music", "live", t("2026-11-02 12:00"), t("2026-11-02 13:00"), None),
 ]
 VODS = [
     ("v1", "s1", "replay", "music", "r", 7200.0, t("2026-11-01 12:05"), "b1", None),
@@ -54,6 +56,8 @@ VODS = [
     ("v8", "s9", "clip", "chess", "u", 60.0, t("2026-10-01 00:00"), None, None),  # kept, like b3
     # a duration landed in minutes: every view is longer than it allows - the duration is doubtful, not the views
     ("v10", "s2", "clip", "chess", "u", 2.0, t("2026-10-01 00:00"), None, None),
+    # no streamer at all: kept under the unknown member '(unknown)', like b5
+    ("v11", None, "clip", "music", "u", 60.0, t("2026-10-01 00:00"), None, None),
 ]
 WATCH = [
     ("e1", "u1", "v1", t("2026-11-01 13:00"), 600.0, "web", "ip1", "home", None),
@@ -84,6 +88,8 @@ WATCH = [
     ("e20", "u1", "v10", t("2026-11-02 17:00"), 100.0, "web", "ip1", "home", None),
     ("e21", "u2", "v10", t("2026-11-02 17:00"), 110.0, "web", "ip2", "home", None),
     ("e22", "u3", "v10", t("2026-11-02 17:00"), 120.0, "web", "ip1", "home", None),
+    # v11 landed without a streamer: the VOD is kept, and so is its view
+    ("e23", "u2", "v11", t("2026-11-02 18:00"), 45.0, "web", "ip2", "home", None),
 ]
 LIVE = [
     ("l1", "u1", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip1", None),
@@ -91,6 +97,7 @@ LIVE = [
     ("l3", "u2", "b3", t("2026-11-02 10:30"), t("2026-11-02 11:00"), "web", "ip2", None),  # b3 is kept
     ("l4", "u2", "b1", t("2026-11-01 10:30"), t("2026-11-01 10:00"), "web", "ip2", "invalid_interval"),
     ("l5", "u7", "b1", t("2026-11-01 10:30"), t("2026-11-01 11:00"), "web", "ip2", "unknown_user"),
+    ("l6", "u1", "b5", t("2026-11-02 12:10"), t("2026-11-02 12:40"), "web", "ip1", None),  # b5 is kept
 ]
 FOLLOWS = [
     ("u1", "s1", t("2025-06-01 00:00"), None),
@@ -113,6 +120,8 @@ DOUBTFUL = {
     ("vods", "v8"): "streamer_id s9: unknown_streamer",
     ("vods", "v10"): "duration_seconds 2.0: shorter_than_its_views",
     ("broadcasts", "b3"): "streamer_id s9: unknown_streamer",
+    ("vods", "v11"): "streamer_id null: missing_streamer",
+    ("broadcasts", "b5"): "streamer_id null: missing_streamer",
 }
 
 TABLES = {

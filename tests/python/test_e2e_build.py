@@ -274,6 +274,11 @@ def test_handmade_landing_every_row_gets_the_expected_outcome(tmp_path):
     assert set(ends[1].event_id) == {"e11"}  # 150 s of a 30 s clip: accepted by the contract, flagged overlong
     # a view of a VOD whose type the seed does not know is valued, in the type '(unknown)'
     assert ends[2].set_index("event_id").loc["e18", "vod_type"] == "(unknown)"
+    # a view of a VOD that landed without a streamer is valued under the unknown member; a live view of such a
+    # broadcast is accepted (recon above); no streamer mart holds the unknown member
+    assert ends[2].set_index("event_id").loc["e23", "streamer_id"] == "(unknown)"
+    for name in ("user_preferred_streamers", "streamer_representative_vods", "co_viewed_streamers"):
+        assert "(unknown)" not in set(mart(home, name).streamer_id), name
 
 
 KEYS = {

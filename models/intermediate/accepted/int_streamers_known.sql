@@ -4,7 +4,9 @@
 -- streamer id that a VOD or broadcast of the landing names but no streamers file lists (a late or lost
 -- dimension row: the VODs, broadcasts and views are real, so they are kept and join here). An inferred
 -- member has only its id; the VODs and broadcasts naming it list `streamer_id <id>: unknown_streamer` in
--- landing_doubtful_attributes. What "does this streamer exist" means for every later model.
+-- landing_doubtful_attributes. A VOD or broadcast without a streamer_id names the unknown member
+-- '(unknown)' (macro unknown_member), listed here like an inferred one. What "does this streamer exist"
+-- means for every later model.
 with accepted as (
     select
         streamer_id,
@@ -17,18 +19,19 @@ with accepted as (
     from {{ ref('int_streamers_accepted') }}
 ),
 
+-- a VOD or broadcast with a null streamer_id names the unknown member (int_vods_validated)
 named as (
     select
-        streamer_id,
+        coalesce(streamer_id, {{ unknown_member() }}) as streamer_id,
         batch_date
     from {{ ref('stg_platform__vods') }}
-    where vod_id is not null and streamer_id is not null
+    where vod_id is not null
     union all
     select
-        streamer_id,
+        coalesce(streamer_id, {{ unknown_member() }}) as streamer_id,
         batch_date
     from {{ ref('stg_platform__broadcasts') }}
-    where broadcast_id is not null and streamer_id is not null
+    where broadcast_id is not null
 ),
 
 inferred as (

@@ -69,12 +69,18 @@ engaged as (
     from live
 ),
 
+-- the unknown streamer (VODs and broadcasts that landed without one) is no item a list can hold
+engaged_known as (
+    select * from engaged
+    where item_type <> 'streamer' or {{ is_known_streamer('item_id') }}
+),
+
 engaged_counts as (
     select
         item_type,
         item_id,
         count(*) as engaged_users
-    from engaged
+    from engaged_known
     group by item_type, item_id
 ),
 
@@ -82,7 +88,7 @@ audiences as (
     select
         item_type,
         count(distinct user_id) as audience
-    from engaged
+    from engaged_known
     group by item_type
 ),
 
@@ -98,8 +104,11 @@ existing as (
         on items.item_type = engaged_counts.item_type and items.item_id = engaged_counts.item_id
     -- an item whose created_at was doubtful (nulled, docs/landing.md) existed if someone engaged with it
     where
-        items.created_at < cutoff.list_batch_end
-        or (items.created_at is null and engaged_counts.engaged_users > 0)
+        (items.item_type <> 'streamer' or {{ is_known_streamer('items.item_id') }})
+        and (
+            items.created_at < cutoff.list_batch_end
+            or (items.created_at is null and engaged_counts.engaged_users > 0)
+        )
 )
 
 select

@@ -85,4 +85,7 @@ select
     date_sub({{ as_of_date() }}, 1) as batch_date,
     {{ as_of_date() }} as eval_date
 from judged
-where gain is not null
+where
+    gain is not null
+    -- watching a VOD or broadcast that landed without a streamer is relevant to no streamer a list can hold
+    and (item_type <> 'streamer' or {{ is_known_streamer('item_id') }})

@@ -154,6 +154,7 @@ fresh_vod_viewers as (
     inner join {{ ref('int_vods_accepted') }} as vods on views.vod_id = vods.vod_id
     where
         vods.created_at >= cast(date_sub({{ as_of_date() }}, {{ var('exploration_fresh_vod_days') }} - 1) as timestamp)
+        and {{ is_known_streamer('views.streamer_id') }}
     group by views.streamer_id, views.vod_id
 ),
 

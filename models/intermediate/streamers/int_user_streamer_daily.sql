@@ -68,3 +68,6 @@ select
     *,
     vod_seconds + live_seconds as watched_seconds
 from combined
+-- watching of VODs and broadcasts that landed without a streamer is nobody's: preferences, co-viewing,
+-- exploration and the streamer lists all start here
+where {{ is_known_streamer('streamer_id') }}

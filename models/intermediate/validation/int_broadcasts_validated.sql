@@ -11,10 +11,14 @@ streamers as (
 prechecked as (
     select
         broadcasts.*,
-        case when broadcasts.broadcast_id is null or broadcasts.streamer_id is null then 'null_key' end as pre_reason,
+        case when broadcasts.broadcast_id is null then 'null_key' end as pre_reason,
         -- a streamer no streamers file lists: the broadcast is kept and names an inferred member
-        -- (int_streamers_known), so its live views stay accepted
-        case when streamers.streamer_id is null then 'unknown_streamer' end as streamer_id_issue,
+        -- (int_streamers_known), so its live views stay accepted; a null streamer_id: kept under the unknown
+        -- member (macro unknown_member)
+        case
+            when broadcasts.streamer_id is null then 'missing_streamer'
+            when streamers.streamer_id is null then 'unknown_streamer'
+        end as streamer_id_issue,
         coalesce(
             {{ timestamp_reason('broadcasts.started_at') }},
             case when broadcasts.ended_at < broadcasts.started_at then 'invalid_interval' end
@@ -42,7 +46,9 @@ reasons_assigned as (
 
 select
     broadcast_id,
-    streamer_id,
+    -- accepted without a streamer: the unknown member; quarantined rows keep every column as landed
+    case when quarantine_reason is null then coalesce(streamer_id, {{ unknown_member() }}) else streamer_id end
+        as streamer_id,
     category,
     title,
     {{ kept_attribute('started_at', 'started_at_issue') }} as started_at,

@@ -43,9 +43,14 @@ view_fit as (
 prechecked as (
     select
         vods.*,
-        case when vods.vod_id is null or vods.streamer_id is null then 'null_key' end as pre_reason,
-        -- a streamer no streamers file lists: the VOD is kept and names an inferred member (int_streamers_known)
-        case when streamers.streamer_id is null then 'unknown_streamer' end as streamer_id_issue,
+        case when vods.vod_id is null then 'null_key' end as pre_reason,
+        -- a streamer no streamers file lists: the VOD is kept and names an inferred member (int_streamers_known);
+        -- no streamer at all (a null streamer_id): the VOD and its views are kept, the VOD under the unknown
+        -- member (macro unknown_member), which streamer-level marts leave out
+        case
+            when vods.streamer_id is null then 'missing_streamer'
+            when streamers.streamer_id is null then 'unknown_streamer'
+        end as streamer_id_issue,
         -- a type the seed does not know (another platform's names, a typo): the VOD and its views are
         -- kept, valued in the type '(unknown)' (docs/landing.md "Doubtful attributes")
         case when vod_types.vod_type is null then 'unknown_vod_type' end as vod_type_issue,
@@ -92,8 +97,10 @@ reasons_assigned as (
 
 select
     vod_id,
-    streamer_id,
-    {{ kept_attribute('vod_type', 'vod_type_issue', "'(unknown)'") }} as vod_type,
+    -- accepted without a streamer: the unknown member; quarantined rows keep every column as landed
+    case when quarantine_reason is null then coalesce(streamer_id, {{ unknown_member() }}) else streamer_id end
+        as streamer_id,
+    {{ kept_attribute('vod_type', 'vod_type_issue', unknown_member()) }} as vod_type,
     category,
     title,
     {{ kept_attribute('duration_seconds', 'duration_seconds_issue') }} as duration_seconds,

@@ -8,6 +8,7 @@
 -- replay, highlights, clips and shortforms); each upload is its own group.
 with vods as (
     select * from {{ ref('int_vods_accepted') }}
+    where {{ is_known_streamer('streamer_id') }}  -- VODs that landed without a streamer represent no one
 ),
 
 quality as (
