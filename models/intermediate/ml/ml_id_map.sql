@@ -2,14 +2,14 @@
 -- entity, idx = 0..n-1 in id order within each entity_type. Rebuilt per batch from data up to the
 -- batch: VODs (and their streamers, categories, VOD types) of the batch's catalogue, users with a
 -- clean view in the last ml_window_days.
--- a VOD with no category (the contract allows it) or type gets the member '(unknown)': the same
--- literal as watchhouse.ml.data.UNKNOWN_ENTITY
+-- a VOD with no category (the contract allows it) or type gets the unknown member (macro unknown_member):
+-- the same literal as watchhouse.ml.data.UNKNOWN_ENTITY
 with vods as (
     select
         vod_id,
         streamer_id,
-        coalesce(category, '(unknown)') as category,
-        coalesce(vod_type, '(unknown)') as vod_type
+        coalesce(category, {{ unknown_member() }}) as category,
+        coalesce(vod_type, {{ unknown_member() }}) as vod_type
     from {{ ref('int_vods_accepted') }}
 ),
 
