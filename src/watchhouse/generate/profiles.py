@@ -51,6 +51,15 @@ PROFILES: dict[str, AbuseConfig] = {
         bot_shift_hours=(6.0, 10.0), bot_watch_seconds=(5.0, 40.0), farm_accounts=30, farm_ips=8,
         farm_target_vods=5, farm_views_per_vod=(1, 5), loop_replays=(4, 9), loop_days=4,
     ),
+    # written as the next held-out case on 2026-12-07 (session 18), before the loop rule was chosen on what
+    # late_evasion showed, and never tuned on: memoryless bots every ~240 s for 14-18 h watching 20-80 s with a
+    # quarter camouflage, farms of 40 accounts on 16 IPs over 6 VODs at 1-2 views each, loops of 3-7 replays a
+    # day over 5 days
+    "drip_evasion": AbuseConfig(
+        share=0.05, bot_fraction=0.35, farm_fraction=0.35, bot_interval_seconds=240.0, bot_gaps="exponential",
+        bot_shift_hours=(14.0, 18.0), bot_watch_seconds=(20.0, 80.0), bot_camouflage=0.25, farm_accounts=40,
+        farm_ips=16, farm_target_vods=6, farm_views_per_vod=(1, 3), loop_replays=(3, 8), loop_days=5,
+    ),
     # heavy honest use only (a little default abuse, so the filter has something to find)
     "heavy_normal": AbuseConfig(
         share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4, piece_watchers=30
