@@ -110,5 +110,6 @@ def test_heavy_normal_users_are_labelled_normal_and_heavy(landings):
 def test_every_profile_is_a_valid_config_and_names_are_refused_clearly():
     for name in PROFILES:
         GeneratorConfig(users=1000, days=3, abuse=profile(name))
-    with pytest.raises(ValueError, match="abuse profile 'x' is not one of default, drip_evasion, heavy_normal, "):
+    names = "default, drip_evasion, dusk_evasion, heavy_normal, "
+    with pytest.raises(ValueError, match=f"abuse profile 'x' is not one of {names}"):
         profile("x")

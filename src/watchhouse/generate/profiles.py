@@ -60,6 +60,15 @@ PROFILES: dict[str, AbuseConfig] = {
         bot_shift_hours=(14.0, 18.0), bot_watch_seconds=(20.0, 80.0), bot_camouflage=0.25, farm_accounts=40,
         farm_ips=16, farm_target_vods=6, farm_views_per_vod=(1, 3), loop_replays=(3, 8), loop_days=5,
     ),
+    # written as the next held-out case on 2026-12-07 (session 18), after drip_evasion's results were read and
+    # before the bot rule chosen on them was written; never tuned on: memoryless bots every ~180 s for 10-14 h
+    # watching 30-120 s with 30% camouflage, farms of 24 accounts on 12 IPs over 8 VODs at 1-3 views each,
+    # loops of 4-9 replays a day over 3 days
+    "dusk_evasion": AbuseConfig(
+        share=0.05, bot_fraction=0.4, farm_fraction=0.3, bot_interval_seconds=180.0, bot_gaps="exponential",
+        bot_shift_hours=(10.0, 14.0), bot_watch_seconds=(30.0, 120.0), bot_camouflage=0.3, farm_accounts=24,
+        farm_ips=12, farm_target_vods=8, farm_views_per_vod=(1, 4), loop_replays=(4, 10), loop_days=3,
+    ),
     # heavy honest use only (a little default abuse, so the filter has something to find)
     "heavy_normal": AbuseConfig(
         share=0.01, binge_users=25, clip_replayers=40, shared_ip_groups=4, piece_watchers=30
