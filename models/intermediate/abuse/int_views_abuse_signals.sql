@@ -37,9 +37,20 @@ user_days as (
         ) / nullif({{ exact_percentile('switch_gap_seconds', 0.5) }}, 0) as gap_iqr_ratio,
         count(switch_gap_seconds) as switch_gaps,
         -- clock hours (UTC) with a view: a person sleeps, a script need not
-        count(distinct hour(started_at)) as active_hours
+        count(distinct hour(started_at)) as active_hours,
+        -- the share of the day's views (of a known duration) that watched at most half of their VOD
+        avg(cast(watch_ratio <= 0.5 as int)) as partial_share
     from switches_measured
     group by user_id, view_date
+),
+
+-- the day's own population of user-days: how many views a heavy user-day has on this platform, this day
+day_populations as (
+    select
+        view_date,
+        {{ exact_percentile('user_day_views', 0.99) }} as day_views_p99
+    from user_days
+    group by view_date
 ),
 
 ip_vod_days as (
@@ -181,6 +192,8 @@ signals_joined as (
         user_days.gap_iqr_ratio,
         user_days.switch_gaps,
         user_days.active_hours,
+        user_days.partial_share,
+        day_populations.day_views_p99,
         loop_windows.window_replays,
         loop_windows.intense_days,
         ip_vod_days.ip_accounts,
@@ -219,6 +232,18 @@ signals_joined as (
             and user_days.gap_cv <= {{ var('abuse_bot_awake_max_gap_cv') }},
             false
         ) as is_bot_awake_signal,
+        -- restless: far more views than the day's heavy users (a multiple of the day's 99th percentile of
+        -- views per user-day, so the bar follows the platform's own population), mostly partial watches, over
+        -- half a day's clock hours; memoryless gaps and human-length watches hide a bot from the timer and
+        -- script tests, not its volume. A binge watcher watches whole VODs; a zapper does not zap all day
+        coalesce(
+            user_days.user_day_views >= {{ var('abuse_bot_min_views_per_day') }}
+            and user_days.user_day_views
+            >= {{ var('abuse_bot_restless_volume_factor') }} * day_populations.day_views_p99
+            and user_days.partial_share >= {{ var('abuse_bot_restless_min_partial_share') }}
+            and user_days.active_hours >= {{ var('abuse_bot_restless_min_hours') }},
+            false
+        ) as is_bot_restless_signal,
         -- many accounts behind one IP hash carrying a large share of a VOD's views that day: a household or
         -- a campus watching a popular VOD is a small share of its audience, a farm is much of it
         coalesce(
@@ -244,6 +269,7 @@ signals_joined as (
     from views
     inner join user_days
         on views.user_id = user_days.user_id and views.view_date = user_days.view_date
+    inner join day_populations on views.view_date = day_populations.view_date
     left join ip_vod_days
         on
             views.ip_hash = ip_vod_days.ip_hash
@@ -267,7 +293,7 @@ signals_joined as (
 bots_combined as (
     select
         *,
-        is_bot_script_signal or is_bot_timer_signal or is_bot_awake_signal as is_bot_signal,
+        is_bot_script_signal or is_bot_timer_signal or is_bot_awake_signal or is_bot_restless_signal as is_bot_signal,
         is_farm_ip_signal or is_farm_lockstep_signal as is_farm_signal
     from signals_joined
 ),

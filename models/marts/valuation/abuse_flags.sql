@@ -33,7 +33,15 @@ flagged as (
                             ', ',
                             if(is_bot_script_signal, 'short views on a timer', null),
                             if(is_bot_timer_signal, 'a timer', null),
-                            if(is_bot_awake_signal, 'awake all day', null)
+                            if(is_bot_awake_signal, 'awake all day', null),
+                            if(
+                                is_bot_restless_signal,
+                                format_string(
+                                    'restless: %.1fx the day p99 of views per user-day, %.0f%% partial watches',
+                                    user_day_views / day_views_p99, 100 * partial_share
+                                ),
+                                null
+                            )
                         ),
                         user_day_views, active_hours, 100 * short_share, {{ var('abuse_bot_short_seconds') }},
                         coalesce(gap_cv, double('NaN')), coalesce(gap_iqr_ratio, double('NaN'))
