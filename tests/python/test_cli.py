@@ -157,5 +157,6 @@ def test_check_landing_reads_the_landing_and_batch_that_build_reads(small_landin
 def test_an_unknown_abuse_profile_names_the_profiles_there_are(capsys, tmp_path):
     assert main(["generate", "--out", str(tmp_path / "x"), "--abuse-profile", "sneaky"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("watchhouse: error: abuse profile 'sneaky' is not one of default, heavy_normal,")
+    names = "default, drip_evasion, dusk_evasion, heavy_normal, jittered_bots,"
+    assert err.startswith(f"watchhouse: error: abuse profile 'sneaky' is not one of {names}")
     assert not (tmp_path / "x").exists()
