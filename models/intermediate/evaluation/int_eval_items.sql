@@ -35,6 +35,8 @@ items as (
         streamer_id as item_id,
         created_at
     from {{ ref('int_streamers_known') }}
+    -- the unknown streamer (VODs and broadcasts that landed without one) is no item a list can hold
+    where {{ is_known_streamer('streamer_id') }}
     union all
     select
         'broadcast' as item_type,
@@ -55,12 +57,14 @@ engaged as (
         streamer_id as item_id,
         user_id
     from vod_views
+    where {{ is_known_streamer('streamer_id') }}
     union
     select
         'streamer' as item_type,
         streamer_id as item_id,
         user_id
     from live
+    where {{ is_known_streamer('streamer_id') }}
     union
     select
         'broadcast' as item_type,
@@ -69,18 +73,12 @@ engaged as (
     from live
 ),
 
--- the unknown streamer (VODs and broadcasts that landed without one) is no item a list can hold
-engaged_known as (
-    select * from engaged
-    where item_type <> 'streamer' or {{ is_known_streamer('item_id') }}
-),
-
 engaged_counts as (
     select
         item_type,
         item_id,
         count(*) as engaged_users
-    from engaged_known
+    from engaged
     group by item_type, item_id
 ),
 
@@ -88,7 +86,7 @@ audiences as (
     select
         item_type,
         count(distinct user_id) as audience
-    from engaged_known
+    from engaged
     group by item_type
 ),
 
@@ -104,11 +102,8 @@ existing as (
         on items.item_type = engaged_counts.item_type and items.item_id = engaged_counts.item_id
     -- an item whose created_at was doubtful (nulled, docs/landing.md) existed if someone engaged with it
     where
-        (items.item_type <> 'streamer' or {{ is_known_streamer('items.item_id') }})
-        and (
-            items.created_at < cutoff.list_batch_end
-            or (items.created_at is null and engaged_counts.engaged_users > 0)
-        )
+        items.created_at < cutoff.list_batch_end
+        or (items.created_at is null and engaged_counts.engaged_users > 0)
 )
 
 select
